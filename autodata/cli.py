@@ -1,0 +1,241 @@
+"""Command line: ``autodata generate``, ``autodata demo``, ``autodata models``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from autodata.config import ConfigError, load_models_config
+from autodata.context import RunContext
+from autodata.documents import load_documents
+from autodata.evals.acceptance import PRESETS
+from autodata.models import OpenAIModelRegistry
+from autodata.runner import Runner, RunSummary
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+EXIT_NO_EVIDENCE = 3
+
+console = Console(stderr=True, highlight=False)
+
+
+def _quiet_tracing() -> None:
+    # LangSmith tracing is opt-in: without a key it would only delay the exit.
+    if not os.environ.get("LANGSMITH_API_KEY") and not os.environ.get("LANGCHAIN_API_KEY"):
+        os.environ.setdefault("LANGSMITH_TRACING", "false")
+
+
+def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -> None:
+    parser.add_argument(
+        "--out",
+        default="runs/demo" if demo else None,
+        required=not demo,
+        help="run directory (accepted.jsonl, rejected.jsonl, summary.json, checkpoints)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["rubric", "verifiable"],
+        default="rubric",
+        help="default task mode; a document's front matter 'mode: ...' overrides it",
+    )
+    parser.add_argument(
+        "--preset", choices=PRESETS, default=None, help="acceptance preset (default: the mode's)"
+    )
+    parser.add_argument("--samples", "-k", type=int, default=2, help="solver samples per role and round")
+    parser.add_argument("--max-rounds", type=int, default=2 if demo else 3, help="rounds per document")
+    parser.add_argument(
+        "--candidates", type=int, default=1, help="challenger candidates per round (parallel)"
+    )
+    parser.add_argument("--concurrency", type=int, default=2, help="documents in flight at once")
+    parser.add_argument(
+        "--profile", default="local", help="model profile: local (embedded, default) or openai"
+    )
+    parser.add_argument("--config", default=None, help="TOML file with per-role models (see README)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="ROLE.FIELD=VALUE",
+        help="override one model setting, e.g. --set judge.model=gpt-4o (repeatable)",
+    )
+    parser.add_argument(
+        "--prompts", default=None, help="directory of prompt variants (challenger/orchestrator)"
+    )
+    parser.add_argument("--no-advice", action="store_true", help="skip the orchestrator model's advice")
+    parser.add_argument("--max-source-chars", type=int, default=6000)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autodata", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="create items from source documents")
+    gen.add_argument("paths", nargs="+", help="files, directories or globs of .txt/.md documents")
+    _add_generate_args(gen)
+    demo = sub.add_parser("demo", help="run generate on the bundled examples with the embedded models")
+    _add_generate_args(demo, demo=True)
+    sub.add_parser("models", help="show the embedded models and their state")
+    return parser
+
+
+class ProgressPrinter:
+    """One line per step, so a long CPU run shows it is alive."""
+
+    def __init__(self, root: Path | None = None):
+        self.root = root
+
+    def _name(self, source: str | None) -> str:
+        return Path(source or "?").name
+
+    def __call__(self, event: dict) -> None:
+        kind = event.get("event")
+        name = self._name(event.get("source"))
+        r = event.get("round")
+        if kind == "start":
+            console.print(f"[bold]{name}[/]: {'resuming' if event.get('resumed') else 'starting'}")
+        elif kind == "skip":
+            console.print(f"[bold]{name}[/]: already finished ({event.get('status')}), skipped")
+        elif kind == "candidate":
+            state = "written" if event.get("ok") else f"[red]failed[/] ({event.get('error')})"
+            console.print(f"  {name} r{r}: challenger candidate {event.get('index', 0) + 1} {state}")
+        elif kind == "screened":
+            console.print(
+                f"  {name} r{r}: {event.get('passed')}/{event.get('total')} candidate(s) passed screening"
+            )
+        elif kind == "solved":
+            console.print(
+                f"  {name} r{r}: {event.get('role')} answered {event.get('ok')}/{event.get('total')}"
+            )
+        elif kind == "judged":
+            scores = ", ".join("-" if s is None else f"{s:.2f}" for s in event.get("scores", []))
+            console.print(f"  {name} r{r}: judged {event.get('phase')} answers: [{scores}]")
+        elif kind == "round":
+            colour = "green" if event.get("reason") == "accepted" else "yellow"
+            console.print(
+                f"  {name} r{r}: [{colour}]{event.get('reason')}[/] - {event.get('detail', '')[:160]}"
+            )
+        elif kind == "done":
+            console.print(f"[bold]{name}[/]: {event.get('status')}")
+        elif kind == "error":
+            console.print(f"[bold red]{name}: error: {event.get('error')}[/]")
+
+
+def print_summary(summary: RunSummary) -> None:
+    table = Table(title="autodata run summary", show_header=False)
+    table.add_row("run directory", summary.out_dir)
+    table.add_row(
+        "documents", f"{summary.documents} ({', '.join(f'{k}: {v}' for k, v in summary.finished.items())})"
+    )
+    if summary.skipped:
+        table.add_row("skipped inputs", "\n".join(f"{s['path']}: {s['reason']}" for s in summary.skipped))
+    table.add_row("rounds (attempts)", f"{summary.rounds} ({summary.attempts})")
+    table.add_row("items that reached the solvers", str(summary.items_solved))
+    table.add_row("accepted", f"[bold green]{summary.accepted}[/]")
+    table.add_row(
+        "rejections by reason", ", ".join(f"{k}: {v}" for k, v in summary.rejections.items()) or "-"
+    )
+    table.add_row("wall time", f"{summary.wall_seconds:.1f} s")
+    console.print(table)
+    calls = Table(title="LLM calls per role")
+    for column in ("role", "calls", "failed", "input tokens", "output tokens", "seconds"):
+        calls.add_column(column, justify="left" if column == "role" else "right")
+    for role, row in summary.calls.items():
+        calls.add_row(
+            role,
+            str(int(row["calls"])),
+            str(int(row["failed"])),
+            str(int(row["input_tokens"])),
+            str(int(row["output_tokens"])),
+            f"{row['seconds']:.1f}",
+        )
+    console.print(calls)
+    for warning in summary.warnings:
+        console.print(f"[bold red]WARNING: {warning}[/]")
+
+
+def run_generate(args: argparse.Namespace, paths: list[str]) -> int:
+    _quiet_tracing()
+    loaded = load_documents(paths)
+    for skipped in loaded.skipped:
+        console.print(f"[yellow]skipping {skipped.path}: {skipped.reason}[/]")
+    if not loaded.documents:
+        console.print("[bold red]error:[/] no readable documents among the given paths")
+        return 2
+    try:
+        config = load_models_config(args.profile, args.config, args.overrides)
+        registry = OpenAIModelRegistry(config)
+        console.print(f"checking model endpoints ({config.profile} profile)...")
+        registry.preflight()
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    except Exception as exc:  # e.g. the embedded models are not installed
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    context = RunContext(
+        mode=args.mode,
+        preset=args.preset,
+        samples=args.samples,
+        max_rounds=args.max_rounds,
+        candidates=args.candidates,
+        advice=not args.no_advice,
+        max_source_chars=args.max_source_chars,
+        profile=args.profile,
+        config_path=args.config,
+        prompts_dir=args.prompts,
+        models=registry,
+        variant=Path(args.prompts).name if args.prompts else "seed",
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "paths": paths,
+                "mode": args.mode,
+                "preset": args.preset,
+                "samples": args.samples,
+                "max_rounds": args.max_rounds,
+                "candidates": args.candidates,
+                "profile": args.profile,
+                "config": args.config,
+                "overrides": args.overrides,
+                "prompts": args.prompts,
+                "models": {role: m.model_dump() for role, m in config.roles.items()},
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
+    console.print(f"{len(loaded.documents)} document(s) -> {out}")
+    runner = Runner(out, context, concurrency=args.concurrency, progress=ProgressPrinter())
+    try:
+        summary = asyncio.run(runner.run(loaded.documents, loaded.skipped))
+    except KeyboardInterrupt:
+        console.print(f"[bold yellow]interrupted[/]: run the same command again to resume from {out}")
+        return 130
+    print_summary(summary)
+    console.print(f"accepted items: {out / 'accepted.jsonl'}\nrejected rounds: {out / 'rejected.jsonl'}")
+    return EXIT_NO_EVIDENCE if summary.documents and summary.items_solved == 0 else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "models":
+        from autodata.local_models import print_models_status
+
+        print_models_status(Console())
+        return 0
+    if args.command == "demo":
+        return run_generate(args, [str(EXAMPLES_DIR)])
+    return run_generate(args, args.paths)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Per-role model configuration: built-in profiles, a TOML config file, env-var and CLI overrides.
+
+A profile maps every role to one OpenAI-compatible endpoint. Resolution order (later wins):
+built-in profile -> config file (``[roles.default]`` then ``[roles.<role>]``) -> ``AUTODATA_<ROLE>_<FIELD>``
+env vars -> ``--set role.field=value`` CLI overrides.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ROLES = ("challenger", "verifier", "weak_solver", "strong_solver", "judge", "orchestrator")
+Role = Literal["challenger", "verifier", "weak_solver", "strong_solver", "judge", "orchestrator"]
+
+StructuredMethod = Literal["json_schema", "function_calling", "json_object_schema", "json_mode"]
+"""How an endpoint is asked for structured output.
+
+- ``json_schema``: OpenAI/vLLM ``response_format={"type": "json_schema", ...}`` (strict decoding).
+- ``function_calling``: a forced tool call whose arguments are the object.
+- ``json_object_schema``: llama.cpp's ``{"type": "json_object", "schema": ...}`` (grammar-constrained).
+- ``json_mode``: plain ``{"type": "json_object"}``; the schema is only described in the prompt.
+"""
+
+
+class ConfigError(ValueError):
+    """A configuration problem the user must fix; the message says how."""
+
+
+class RoleModel(BaseModel):
+    """One role's endpoint and sampling settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    base_url: str | None = None
+    """OpenAI-compatible base URL (``.../v1``); None means the OpenAI default."""
+    local: str | None = None
+    """Name of an embedded model; the base URL is filled in when its local server starts."""
+    api_key_env: str | None = "OPENAI_API_KEY"
+    """Env var holding the API key; None for endpoints without authentication."""
+    temperature: float = 0.7
+    max_tokens: int = 1024
+    max_tokens_in_extra_body: bool = False
+    """Send ``max_tokens`` in the request body as is (llama.cpp ignores ``max_completion_tokens``)."""
+    structured_output: StructuredMethod = "json_schema"
+    supports_n: bool = False
+    """Whether the endpoint honours ``n`` > 1 (several samples in one request)."""
+    timeout: float = 300.0
+    """Seconds per request; CPU servers serialise requests, so keep this generous."""
+    max_retries: int = 3
+    """Retries of transient failures (connection errors, timeouts, 429, 5xx) per call."""
+    price_per_million_input: float = 0.0
+    price_per_million_output: float = 0.0
+
+    def api_key(self) -> str:
+        if self.local:
+            return "local"
+        if self.api_key_env is None:
+            return "none"
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise ConfigError(
+                f"environment variable {self.api_key_env} is not set (needed for model {self.model!r}"
+                f" at {self.base_url or 'the OpenAI API'}); export it, or set api_key_env in the config"
+            )
+        return key
+
+
+def _local_role(local: str, *, temperature: float, max_tokens: int) -> dict[str, Any]:
+    return {
+        "model": local,
+        "local": local,
+        "api_key_env": None,
+        "temperature": temperature,
+        "max_tokens": max_tokens,
+        "max_tokens_in_extra_body": True,
+        "structured_output": "json_object_schema",
+        "supports_n": False,
+        "timeout": 600.0,
+    }
+
+
+QWEN = "qwen2.5-0.5b"
+SMOLLM = "smollm2-135m"
+
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    # Embedded default: weak = SmolLM2-135M, everything else = Qwen2.5-0.5B (DESIGN.md section 3).
+    "local": {
+        "challenger": _local_role(QWEN, temperature=0.8, max_tokens=600),
+        "verifier": _local_role(QWEN, temperature=0.0, max_tokens=300),
+        "weak_solver": _local_role(SMOLLM, temperature=0.7, max_tokens=160),
+        "strong_solver": _local_role(QWEN, temperature=0.7, max_tokens=200),
+        "judge": _local_role(QWEN, temperature=0.0, max_tokens=200),
+        "orchestrator": _local_role(QWEN, temperature=0.3, max_tokens=200),
+    },
+    "openai": {
+        role: {
+            "model": "gpt-4o-mini" if role == "weak_solver" else "gpt-4o",
+            "temperature": 0.0 if role in ("verifier", "judge") else 0.7,
+            "structured_output": "json_schema",
+            "supports_n": True,
+            "price_per_million_input": 0.15 if role == "weak_solver" else 2.5,
+            "price_per_million_output": 0.6 if role == "weak_solver" else 10.0,
+        }
+        for role in ROLES
+    },
+}
+
+_ENV_FIELDS = {
+    "MODEL": "model",
+    "BASE_URL": "base_url",
+    "API_KEY_ENV": "api_key_env",
+    "TEMPERATURE": "temperature",
+    "MAX_TOKENS": "max_tokens",
+    "STRUCTURED_OUTPUT": "structured_output",
+    "SUPPORTS_N": "supports_n",
+    "TIMEOUT": "timeout",
+}
+
+
+class ModelsConfig(BaseModel):
+    """The resolved model of every role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    profile: str = "local"
+    roles: dict[str, RoleModel] = Field(default_factory=dict)
+
+    def role(self, role: str) -> RoleModel:
+        try:
+            return self.roles[role]
+        except KeyError:
+            raise ConfigError(f"no model configured for role {role!r}") from None
+
+    def local_models(self) -> set[str]:
+        return {m.local for m in self.roles.values() if m.local}
+
+
+def _parse_scalar(raw: str) -> Any:
+    low = raw.strip().lower()
+    if low in ("true", "yes", "1"):
+        return True
+    if low in ("false", "no", "0"):
+        return False
+    if low in ("none", "null", ""):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def load_models_config(
+    profile: str = "local",
+    config_path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    environ: dict[str, str] | None = None,
+) -> ModelsConfig:
+    """Resolve every role's model from profile, file, environment and ``role.field=value`` overrides."""
+    env = os.environ if environ is None else environ
+    file_data: dict[str, Any] = {}
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            file_data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        profile = file_data.get("profile", profile)
+
+    if profile not in PROFILES and not file_data.get("roles"):
+        raise ConfigError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)} or give --config")
+
+    file_roles = file_data.get("roles", {})
+    unknown = set(file_roles) - set(ROLES) - {"default"}
+    if unknown:
+        raise ConfigError(f"unknown role(s) in config: {sorted(unknown)}; roles are {list(ROLES)}")
+
+    cli: dict[str, dict[str, Any]] = {}
+    for item in overrides or []:
+        key, sep, value = item.partition("=")
+        role, dot, field = key.partition(".")
+        if not sep or not dot or (role not in ROLES and role != "all"):
+            raise ConfigError(
+                f"bad override {item!r}; expected role.field=value with role in {list(ROLES)} or all"
+            )
+        for target in ROLES if role == "all" else (role,):
+            cli.setdefault(target, {})[field] = _parse_scalar(value)
+
+    roles: dict[str, RoleModel] = {}
+    for role in ROLES:
+        data: dict[str, Any] = dict(PROFILES.get(profile, {}).get(role, {}))
+        file_default = file_roles.get("default", {})
+        file_role = file_roles.get(role, {})
+        if ("base_url" in file_default or "base_url" in file_role) and "local" not in file_role:
+            data.pop("local", None)  # an explicit endpoint replaces the embedded model
+        data.update(file_default)
+        data.update(file_role)
+        prefix = f"AUTODATA_{role.upper()}_"
+        for suffix, field in _ENV_FIELDS.items():
+            if prefix + suffix in env:
+                data[field] = (
+                    _parse_scalar(env[prefix + suffix]) if field != "model" else env[prefix + suffix]
+                )
+                if field == "base_url":
+                    data.pop("local", None)
+        if "base_url" in cli.get(role, {}):
+            data.pop("local", None)
+        data.update(cli.get(role, {}))
+        try:
+            roles[role] = RoleModel(**data)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid model config for role {role!r}: {exc}") from exc
+    return ModelsConfig(profile=profile, roles=roles)

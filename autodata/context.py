@@ -1,0 +1,41 @@
+"""Runtime configuration of the inner graph (its ``context_schema``): nothing global."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from autodata.config import load_models_config
+from autodata.models import ModelRegistry, OpenAIModelRegistry
+
+Mode = Literal["rubric", "verifiable"]
+
+
+@dataclass
+class RunContext:
+    mode: Mode = "rubric"
+    preset: str | None = None
+    """Acceptance preset (``rubric``, ``rubric_strict``, ``verifiable``, ``verifiable_majority``);
+    default: the mode's own."""
+    samples: int = 2
+    """k: solver samples per role and round."""
+    max_rounds: int = 3
+    candidates: int = 1
+    """Challenger candidates per round, written in parallel and screened before solving."""
+    max_failed_attempts: int = 3
+    """Rounds lost to failed calls (not counted as rounds) before the document is given up."""
+    advice: bool = True
+    """Ask the orchestrator model for targeted advice on top of the coded feedback."""
+    max_source_chars: int = 6000
+    profile: str = "local"
+    config_path: str | None = None
+    prompts_dir: str | None = None
+    """A directory of prompt variants (challenger / orchestrator only)."""
+    variant: str = "seed"
+    models: Any = None
+    """A ModelRegistry. None builds one from ``profile``/``config_path`` (tests inject fakes here)."""
+
+    def registry(self) -> ModelRegistry:
+        if self.models is None:
+            self.models = OpenAIModelRegistry(load_models_config(self.profile, self.config_path))
+        return self.models

@@ -1,0 +1,101 @@
+"""Model factory: one chat model per role, built lazily (never at import time).
+
+Graph nodes get their :class:`ModelRegistry` from the runtime context, so tests can hand in scripted fake
+models keyed by role while real runs build ``ChatOpenAI`` objects against OpenAI-compatible endpoints.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol, runtime_checkable
+
+import httpx
+from langchain_core.language_models import BaseChatModel
+
+from autodata.config import ROLES, ConfigError, ModelsConfig, RoleModel
+
+
+@runtime_checkable
+class ModelRegistry(Protocol):
+    retry_backoff: float
+
+    def chat(self, role: str) -> BaseChatModel: ...
+
+    def settings(self, role: str) -> RoleModel: ...
+
+    def describe(self) -> dict[str, str]: ...
+
+
+class EndpointUnavailable(ConfigError):
+    """An endpoint did not answer the pre-flight check."""
+
+
+class OpenAIModelRegistry:
+    """``ChatOpenAI`` per role from a :class:`ModelsConfig`; embedded models start their server on demand."""
+
+    def __init__(self, config: ModelsConfig, retry_backoff: float = 1.0):
+        self.config = config
+        self.retry_backoff = retry_backoff
+        self._models: dict[str, BaseChatModel] = {}
+        self._lock = threading.Lock()
+
+    def settings(self, role: str) -> RoleModel:
+        return self.config.role(role)
+
+    def base_url(self, role: str) -> str | None:
+        settings = self.settings(role)
+        if settings.local:
+            from autodata.local_server import get_local_pool
+
+            return get_local_pool().base_url(settings.local)
+        return settings.base_url
+
+    def chat(self, role: str) -> BaseChatModel:
+        with self._lock:
+            if role not in self._models:
+                from langchain_openai import ChatOpenAI
+
+                settings = self.settings(role)
+                kwargs = {}
+                if not settings.max_tokens_in_extra_body:
+                    kwargs["max_tokens"] = settings.max_tokens
+                self._models[role] = ChatOpenAI(
+                    model=settings.model,
+                    base_url=self.base_url(role),
+                    api_key=settings.api_key(),
+                    temperature=settings.temperature,
+                    timeout=settings.timeout,
+                    max_retries=0,  # retries are ours (autodata.llm), so capability errors are not repeated
+                    **kwargs,
+                )
+            return self._models[role]
+
+    def describe(self) -> dict[str, str]:
+        return {role: self.settings(role).model for role in ROLES}
+
+    def preflight(self, timeout: float = 10.0) -> None:
+        """Fail fast, before any work: keys present, every endpoint answers ``GET /models``."""
+        checked: set[tuple[str | None, str]] = set()
+        for role in ROLES:
+            settings = self.settings(role)
+            key = settings.api_key()  # raises ConfigError with the variable's name
+            base = self.base_url(role) or "https://api.openai.com/v1"
+            if (base, key) in checked:
+                continue
+            checked.add((base, key))
+            url = base.rstrip("/") + "/models"
+            try:
+                response = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=timeout)
+            except httpx.HTTPError as exc:
+                raise EndpointUnavailable(
+                    f"endpoint for role {role} ({settings.model}) is unreachable at {base}: {exc}"
+                ) from exc
+            if response.status_code in (401, 403):
+                raise EndpointUnavailable(
+                    f"endpoint {base} rejected the API key from {settings.api_key_env} "
+                    f"(HTTP {response.status_code})"
+                )
+            if response.status_code >= 500:
+                raise EndpointUnavailable(
+                    f"endpoint {base} answered HTTP {response.status_code} to GET /models"
+                )

@@ -1,0 +1,93 @@
+"""Format rules for candidate items (DESIGN.md section 1), checked in code before the LLM verifier."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+MAX_ANSWER_WORDS = {"verifiable": 20, "rubric": 45}
+MIN_CONTEXT_WORDS = 15
+RUBRIC_MIN, RUBRIC_MAX = 3, 7
+POINTS_MIN, POINTS_MAX = -5, 5
+
+_MULTI_PART = re.compile(
+    r"(\b(and|also) (explain|describe|justify|why|how)\b|\bexplain why\b|\(\s*[a-d]\s*\)|(^|\s)[a-d]\)\s|"
+    r"\b(first|second)ly?,.*\b(then|second)ly?\b)",
+    re.IGNORECASE,
+)
+_PRECISE_REAL = re.compile(r"\d+\.\d{4,}")
+_SENTENCE_END = re.compile(r"[.!?](\s+|$)")
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    name: str
+    passed: bool
+    detail: str
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def check_format(item: dict[str, Any], mode: str) -> list[RuleResult]:
+    """All rule verdicts for one item; the item passes when every result passes."""
+    results: list[RuleResult] = []
+    question = (item.get("question") or "").strip()
+    answer = (item.get("answer") or "").strip()
+    context = (item.get("context") or "").strip()
+
+    def add(name: str, ok: bool, detail: str) -> None:
+        results.append(RuleResult(name, ok, "ok" if ok else detail))
+
+    add("question_present", bool(question), "the question is empty")
+    add(
+        "single_question",
+        question.count("?") <= 1 and not _MULTI_PART.search(question),
+        "the question asks more than one thing (several '?', enumerated parts or 'explain why')",
+    )
+    add("answer_present", bool(answer), "the reference answer is empty")
+    limit = MAX_ANSWER_WORDS[mode]
+    sentences = (
+        len([s for s in _SENTENCE_END.split(answer.rstrip(".!? ")) if s and s.strip()]) if answer else 0
+    )
+    add(
+        "answer_one_sentence",
+        _words(answer) <= limit and sentences <= 1,
+        f"the answer must fit in one sentence of at most {limit} words (has {_words(answer)} words)",
+    )
+    add(
+        "context_present",
+        _words(context) >= MIN_CONTEXT_WORDS,
+        f"the context must be self-contained, at least {MIN_CONTEXT_WORDS} words (has {_words(context)})",
+    )
+    add("question_type_present", bool((item.get("question_type") or "").strip()), "question_type is empty")
+    skills = [s for s in item.get("skills") or [] if str(s).strip()]
+    add("skills_2_to_3", 2 <= len(skills) <= 3, f"give 2-3 reasoning-skill tags (has {len(skills)})")
+    if mode == "verifiable":
+        add(
+            "answer_not_precision_sensitive",
+            not _PRECISE_REAL.search(answer),
+            "avoid precision-sensitive reals; give an exact expression",
+        )
+    else:
+        rubric = item.get("rubric") or []
+        add(
+            "rubric_size",
+            RUBRIC_MIN <= len(rubric) <= RUBRIC_MAX,
+            f"the rubric needs {RUBRIC_MIN}-{RUBRIC_MAX} criteria (has {len(rubric)})",
+        )
+        points = [int(c.get("points", 0)) for c in rubric]
+        add(
+            "rubric_points",
+            all(p != 0 and POINTS_MIN <= p <= POINTS_MAX for p in points),
+            f"every criterion needs non-zero points in [{POINTS_MIN}, {POINTS_MAX}] (got {points})",
+        )
+        add("rubric_has_positive", any(p > 0 for p in points), "the rubric has no positive criterion")
+        add(
+            "rubric_descriptions",
+            all((c.get("description") or "").strip() for c in rubric),
+            "a rubric criterion has no description",
+        )
+    return results

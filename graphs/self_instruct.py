@@ -1,0 +1,53 @@
+"""The inner loop for one document: Agentic Self-Instruct as a LangGraph state machine.
+
+    prepare -> challenger (x n, parallel) -> verifier -> weak_solver -> judge -> strong_solver -> judge
+            -> decide -> feedback -> challenger ... (until accepted, the round cap, or failed calls)
+
+``graph`` is compiled without a checkpointer (for ``langgraph dev`` / Studio); the CLI compiles with a
+SQLite saver through :func:`build_graph`.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from autodata.context import RunContext
+from autodata.nodes.challenger import challenger
+from autodata.nodes.decide import decide
+from autodata.nodes.feedback import feedback
+from autodata.nodes.judge import judge
+from autodata.nodes.prepare import prepare
+from autodata.nodes.routing import after_decide, after_judge, after_verifier, dispatch_challengers
+from autodata.nodes.solvers import strong_solver, weak_solver
+from autodata.nodes.verifier import verifier
+from autodata.state import ChallengerTask, SelfInstructInput, SelfInstructState
+
+
+def build_builder() -> StateGraph:
+    builder = StateGraph(SelfInstructState, context_schema=RunContext, input_schema=SelfInstructInput)
+    builder.add_node("prepare", prepare)
+    builder.add_node("challenger", challenger, input_schema=ChallengerTask)
+    builder.add_node("verifier", verifier)
+    builder.add_node("weak_solver", weak_solver)
+    builder.add_node("strong_solver", strong_solver)
+    builder.add_node("judge", judge)
+    builder.add_node("decide", decide)
+    builder.add_node("feedback", feedback)
+
+    builder.add_edge(START, "prepare")
+    builder.add_conditional_edges("prepare", dispatch_challengers, ["challenger"])
+    builder.add_edge("challenger", "verifier")
+    builder.add_conditional_edges("verifier", after_verifier, ["weak_solver", "decide"])
+    builder.add_edge("weak_solver", "judge")
+    builder.add_conditional_edges("judge", after_judge, ["strong_solver", "decide"])
+    builder.add_edge("strong_solver", "judge")
+    builder.add_conditional_edges("decide", after_decide, ["feedback", END])
+    builder.add_conditional_edges("feedback", dispatch_challengers, ["challenger"])
+    return builder
+
+
+def build_graph(checkpointer=None):
+    return build_builder().compile(checkpointer=checkpointer, name="self_instruct")
+
+
+graph = build_graph()

@@ -1,0 +1,50 @@
+"""Helpers shared by the nodes: the model registry, call metadata and progress events."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from autodata.context import RunContext
+from autodata.models import ModelRegistry
+
+
+def registry(runtime: Runtime[RunContext]) -> ModelRegistry:
+    return context(runtime).registry()
+
+
+def context(runtime: Runtime[RunContext] | None) -> RunContext:
+    ctx = getattr(runtime, "context", None)
+    if ctx is None:
+        return RunContext()
+    if isinstance(ctx, dict):  # a context sent as JSON (LangGraph server / Studio)
+        return RunContext(**ctx)
+    return ctx
+
+
+def call_metadata(state: dict[str, Any], runtime: Runtime[RunContext], **extra: Any) -> dict[str, Any]:
+    ctx = context(runtime)
+    return {
+        "source": state.get("source", ""),
+        "round": state.get("round"),
+        "attempt": state.get("attempt"),
+        "variant": ctx.variant,
+        "mode": ctx.mode,
+        **extra,
+    }
+
+
+def emit(runtime: Runtime[RunContext] | None, **event: Any) -> None:
+    """Progress event on the ``custom`` stream (a no-op when nobody streams it)."""
+    writer = getattr(runtime, "stream_writer", None)
+    if writer is not None:
+        with contextlib.suppress(Exception):  # progress must never break a run
+            writer(event)
+
+
+def format_rubric(rubric: list[dict]) -> str:
+    if not rubric:
+        return "(none)"
+    return "\n".join(f"[{c['id']}] ({c['points']:+d} points) {c['description']}" for c in rubric)

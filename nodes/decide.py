@@ -1,0 +1,119 @@
+"""Decide: accept or reject the round from the judge scores, in code (no LLM)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from langgraph.runtime import Runtime
+
+from autodata.context import RunContext
+from autodata.evals.acceptance import Verdict, mean, weak_gate
+from autodata.evals.acceptance import decide as apply_preset
+from autodata.nodes.common import context, emit
+from autodata.state import RoundRecord, Sample, SelfInstructState
+
+INFRA_REASON = "call_failed"
+
+
+def item_id(source: str, span: list[int], question: str) -> str:
+    return hashlib.sha256(f"{source}\x00{span}\x00{question}".encode()).hexdigest()[:16]
+
+
+def _scores(samples: list[Sample]) -> list[float]:
+    return [s["score"] for s in samples if s["score"] is not None]
+
+
+def _failed(samples: list[Sample]) -> str | None:
+    errors = [s["error"] for s in samples if s["score"] is None]
+    return errors[0] or "no score" if errors else None
+
+
+def judge_round(state: SelfInstructState) -> Verdict:
+    """The verdict of this round from what the state holds (pure)."""
+    screenings = state.get("screenings", [])
+    if not state.get("current"):
+        if not screenings or all(s["reason"] == INFRA_REASON for s in screenings):
+            detail = "; ".join(s["feedback"] for s in screenings) or "no candidate was produced"
+            return Verdict(False, INFRA_REASON, detail)
+        first = next(s for s in screenings if s["reason"] != INFRA_REASON)
+        return Verdict(False, first["reason"], first["feedback"])
+    weak, strong = state.get("weak", []), state.get("strong", [])
+    if problem := _failed(weak):
+        return Verdict(False, INFRA_REASON, f"weak solver/judge: {problem}")
+    if state.get("phase") == "weak" or not strong:
+        gate = weak_gate(state["preset"], _scores(weak))
+        return gate or Verdict(False, INFRA_REASON, "the strong solver did not run")
+    if problem := _failed(strong):
+        return Verdict(False, INFRA_REASON, f"strong solver/judge: {problem}")
+    return apply_preset(state["preset"], _scores(weak), _scores(strong))
+
+
+def next_status(verdict: Verdict, state: SelfInstructState, ctx: RunContext, failed_attempts: int) -> str:
+    if verdict.accepted:
+        return "accepted"
+    if verdict.reason == INFRA_REASON:
+        return "failed" if failed_attempts >= ctx.max_failed_attempts else "running"
+    return "exhausted" if state["round"] >= ctx.max_rounds else "running"
+
+
+def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+    ctx = context(runtime)
+    verdict = judge_round(state)
+    weak, strong = state.get("weak", []), state.get("strong", [])
+    weak_scores, strong_scores = _scores(weak), _scores(strong)
+    weak_mean = mean(weak_scores) if weak_scores else None
+    strong_mean = mean(strong_scores) if strong_scores else None
+    gap = round(strong_mean - weak_mean, 4) if weak_mean is not None and strong_mean is not None else None
+    counted = verdict.reason != INFRA_REASON
+    record = RoundRecord(
+        round=state["round"],
+        attempt=state["attempt"],
+        counted=counted,
+        reason=verdict.reason,
+        detail=verdict.detail,
+        item=state.get("current"),
+        screenings=state.get("screenings", []),
+        weak=weak,
+        strong=strong,
+        weak_scores=weak_scores,
+        strong_scores=strong_scores,
+        weak_mean=weak_mean,
+        strong_mean=strong_mean,
+        gap=gap,
+    )
+    failed_attempts = sum(1 for r in state.get("rounds", []) if not r["counted"]) + (0 if counted else 1)
+    status = next_status(verdict, state, ctx, failed_attempts)
+    update: dict = {"rounds": [record], "status": status}
+    if verdict.accepted:
+        item = state["current"]
+        update["accepted"] = {
+            "id": item_id(state["source"], state["span"], item["question"]),
+            "source": {"path": state["source"], "span": state["span"]},
+            "mode": state["mode"],
+            "preset": state["preset"],
+            "question": item["question"],
+            "context": item["context"],
+            "answer": item["answer"],
+            "rubric": item["rubric"],
+            "question_type": item["question_type"],
+            "skills": item["skills"],
+            "weak_scores": weak_scores,
+            "strong_scores": strong_scores,
+            "weak_mean": weak_mean,
+            "strong_mean": strong_mean,
+            "gap": gap,
+            "rounds": state["round"],
+            "variant": ctx.variant,
+        }
+    emit(
+        runtime,
+        event="round",
+        source=state.get("source"),
+        round=state["round"],
+        reason=verdict.reason,
+        detail=verdict.detail,
+        weak_mean=weak_mean,
+        strong_mean=strong_mean,
+        status=status,
+    )
+    return update

@@ -1,0 +1,132 @@
+"""Judge: grades every solver answer of the current phase.
+
+Verifiable items: equivalence in code (normalisation, math-verify), the judge LLM only when code cannot
+decide. Rubric items: the judge LLM gives a verdict per criterion; the score is recomputed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from langgraph.runtime import Runtime
+
+from autodata.context import RunContext
+from autodata.evals.equivalence import answers_equivalent
+from autodata.llm import CallRecord, call_structured
+from autodata.nodes.common import call_metadata, context, emit, format_rubric, registry
+from autodata.nodes.schemas import VERDICT_SCORE, EquivalenceOut, RubricJudgeOut
+from autodata.prompts.loader import load_prompt
+from autodata.state import Criterion, Item, Sample, SelfInstructState
+
+MAX_RESPONSE_CHARS = 2500
+
+
+def rubric_score(rubric: list[Criterion], verdicts: dict[int, str]) -> float:
+    """Weighted score in [0, 1]: earned positive points / total positive points, minus triggered penalties.
+
+    A criterion the judge did not score counts as unmet (never as a pass)."""
+    positive = sum(c["points"] for c in rubric if c["points"] > 0)
+    if positive <= 0:
+        return 0.0
+    earned = 0.0
+    for c in rubric:
+        value = VERDICT_SCORE.get(verdicts.get(c["id"], "unmet"), 0.0)
+        earned += c["points"] * value  # negative points subtract when the mistake is "met"
+    return round(min(1.0, max(0.0, earned / positive)), 4)
+
+
+def rubric_validator(rubric: list[Criterion]):
+    ids = {c["id"] for c in rubric}
+
+    def validate(out: RubricJudgeOut) -> str | None:
+        scored = {s.criterion_id for s in out.scores} & ids
+        if not scored:
+            return f"no score refers to a rubric criterion; criterion_id must be one of {sorted(ids)}"
+        return None
+
+    return validate
+
+
+async def _grade_rubric(sample: Sample, item: Item, state, runtime) -> tuple[Sample, list[CallRecord]]:
+    messages = load_prompt("judge_rubric").render(
+        question=item["question"],
+        answer=item["answer"],
+        rubric=format_rubric(item["rubric"]),
+        response=(sample["answer"] or "")[:MAX_RESPONSE_CHARS],
+    )
+    out, record = await call_structured(
+        registry(runtime),
+        "judge",
+        messages,
+        RubricJudgeOut,
+        metadata=call_metadata(state, runtime, graded_role=state.get("phase")),
+        validate=rubric_validator(item["rubric"]),
+    )
+    if out is None:
+        return {**sample, "graded_by": "none", "error": f"judge failed: {record['error']}"}, [record]
+    valid_ids = {c["id"] for c in item["rubric"]}
+    verdicts: dict[int, str] = {}
+    for s in out.scores:
+        if s.criterion_id in valid_ids and s.criterion_id not in verdicts:
+            verdicts[s.criterion_id] = s.verdict
+    criteria = [
+        {"id": c["id"], "verdict": verdicts.get(c["id"], "unscored"), "points": c["points"]}
+        for c in item["rubric"]
+    ]
+    return {
+        **sample,
+        "score": rubric_score(item["rubric"], verdicts),
+        "criteria": criteria,
+        "failure_modes": out.failure_modes,
+        "graded_by": "judge",
+    }, [record]
+
+
+async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple[Sample, list[CallRecord]]:
+    final = sample["final_answer"] or ""
+    same = answers_equivalent(item["answer"], final)
+    if same is not None:
+        note = "" if same else f"answered {final[:120]!r}, expected {item['answer'][:120]!r}"
+        return {**sample, "score": 1.0 if same else 0.0, "graded_by": "code", "failure_modes": note}, []
+    messages = load_prompt("judge_equivalence").render(
+        question=item["question"], answer=item["answer"], response=final[:MAX_RESPONSE_CHARS]
+    )
+    out, record = await call_structured(
+        registry(runtime),
+        "judge",
+        messages,
+        EquivalenceOut,
+        metadata=call_metadata(state, runtime, graded_role=state.get("phase")),
+    )
+    if out is None:
+        return {**sample, "graded_by": "none", "error": f"judge failed: {record['error']}"}, [record]
+    ok = out.verdict == "EQUIVALENT"
+    return {
+        **sample,
+        "score": 1.0 if ok else 0.0,
+        "graded_by": "judge",
+        "failure_modes": "" if ok else out.reason,
+    }, [record]
+
+
+async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+    phase = state["phase"]
+    item = state["current"]
+    grade = _grade_rubric if context(runtime).mode == "rubric" else _grade_verifiable
+
+    async def one(sample: Sample) -> tuple[Sample, list[CallRecord]]:
+        if sample["answer"] is None:  # the solver call failed: nothing to grade, no score
+            return sample, []
+        return await grade(sample, item, state, runtime)
+
+    results = await asyncio.gather(*(one(s) for s in state.get(phase, [])))
+    graded = [s for s, _ in results]
+    emit(
+        runtime,
+        event="judged",
+        source=state.get("source"),
+        round=state["round"],
+        phase=phase,
+        scores=[s["score"] for s in graded],
+    )
+    return {phase: graded, "calls": [r for _, records in results for r in records]}

@@ -1,0 +1,70 @@
+"""Structured outputs of the LLM roles. Flat, shallow, every string bounded, enums for verdicts and scores
+(small models under grammar-constrained decoding follow these; the code recomputes every total)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+
+
+def bounded(limit: int, description: str = ""):
+    """A string capped at ``limit`` characters: longer replies are truncated, not rejected."""
+    schema = {"type": "string", "maxLength": limit}
+    if description:
+        schema["description"] = description
+    return Annotated[str, AfterValidator(lambda s: s.strip()[:limit]), WithJsonSchema(schema)]
+
+
+Pass = Literal["PASS", "FAIL"]
+
+
+class RubricCriterionOut(BaseModel):
+    description: bounded(200, "one checkable property of a good answer")
+    points: int = Field(description="weight from -5 to 5, not 0; negative for a penalised mistake")
+
+
+class VerifiableItemOut(BaseModel):
+    question_type: bounded(60, "short label, e.g. 'derivation', 'causal inference'")
+    skills: Annotated[list[bounded(40)], AfterValidator(lambda v: v[:3])] = Field(
+        description="2-3 reasoning skills the question needs", json_schema_extra={"maxItems": 3}
+    )
+    context: bounded(1200, "self-contained background; must not contain the answer")
+    question: bounded(300, "exactly one question")
+    answer: bounded(200, "the short exact reference answer")
+
+
+class RubricItemOut(VerifiableItemOut):
+    answer: bounded(300, "the reference answer in one sentence")
+    rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:8])] = Field(
+        description="3-7 grading criteria"
+    )
+
+
+class VerifierOut(BaseModel):
+    analysis: bounded(400, "brief reasoning about the checks")
+    no_leakage: Pass = Field(description="FAIL if the context or question reveals the answer")
+    requires_reasoning: Pass = Field(description="FAIL if answerable by recall or by copying the context")
+    single_question: Pass = Field(description="FAIL if it asks several things or 'explain why X works'")
+    rubric_well_formed: Literal["PASS", "FAIL", "N/A"] = Field(description="N/A for verifiable items")
+    type_matches: Pass = Field(description="FAIL if the question_type label does not fit the question")
+    grounded: Pass = Field(description="FAIL if the reference answer is not supported by the source")
+    feedback: bounded(300, "what to fix, if anything failed")
+
+
+class CriterionScoreOut(BaseModel):
+    criterion_id: int
+    verdict: Literal["met", "partial", "unmet"]
+
+
+class RubricJudgeOut(BaseModel):
+    scores: Annotated[list[CriterionScoreOut], AfterValidator(lambda v: v[:12])]
+    failure_modes: bounded(240, "what the answer got wrong or missed")
+
+
+class EquivalenceOut(BaseModel):
+    verdict: Literal["EQUIVALENT", "DIFFERENT"]
+    reason: bounded(160)
+
+
+VERDICT_SCORE = {"met": 1.0, "partial": 0.5, "unmet": 0.0}

@@ -1,0 +1,63 @@
+"""Weak and strong solvers: k independent answers each, from context + question only.
+
+The solver prompt is owned by code (a protected prompt file); no prompt variant can change it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from langgraph.runtime import Runtime
+
+from autodata.context import RunContext
+from autodata.evals.equivalence import extract_final_answer
+from autodata.llm import call_text
+from autodata.nodes.common import call_metadata, context, emit, registry
+from autodata.prompts.loader import load_prompt
+from autodata.state import Sample, SelfInstructState
+
+
+def unscored(answer: str | None, error: str | None) -> Sample:
+    return Sample(
+        answer=answer,
+        final_answer=extract_final_answer(answer) if answer else None,
+        score=None,
+        criteria=[],
+        failure_modes="",
+        graded_by="none",
+        error=error,
+    )
+
+
+async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: str) -> dict:
+    item = state["current"]
+    k = max(1, context(runtime).samples)
+    messages = load_prompt("solver").render(context=item["context"], question=item["question"])
+    models = registry(runtime)
+    results = await asyncio.gather(
+        *(
+            call_text(models, role, messages, metadata=call_metadata(state, runtime, sample=i))
+            for i in range(k)
+        )
+    )
+    samples = [unscored(text, record["error"]) for text, record in results]
+    emit(
+        runtime,
+        event="solved",
+        source=state.get("source"),
+        round=state["round"],
+        role=role,
+        ok=sum(s["answer"] is not None for s in samples),
+        total=k,
+    )
+    return {"samples": samples, "calls": [record for _, record in results]}
+
+
+async def weak_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+    out = await solve(state, runtime, "weak_solver")
+    return {"weak": out["samples"], "phase": "weak", "calls": out["calls"]}
+
+
+async def strong_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+    out = await solve(state, runtime, "strong_solver")
+    return {"strong": out["samples"], "phase": "strong", "calls": out["calls"]}

@@ -1,0 +1,72 @@
+"""Load prompt templates from files. ``$name`` placeholders (string.Template), so JSON braces are safe.
+
+A prompt file holds the system prompt, then a line ``=== user ===``, then the user template.
+Prompt variants (meta-optimisation, ``--prompts DIR``) may replace only the EDITABLE prompts: solver, judge
+and verifier prompts always come from this package, so no variant can tell a solver to be weak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from string import Template
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+EDITABLE = frozenset({"challenger", "orchestrator", "feedback", "brief"})
+PROTECTED = frozenset({"solver", "judge_rubric", "judge_equivalence", "verifier"})
+SEPARATOR = "=== user ==="
+
+
+class PromptError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    system: Template
+    user: Template
+    source: Path
+
+    def render(self, **values: object) -> list[BaseMessage]:
+        text = {k: str(v) for k, v in values.items()}
+        try:
+            system = self.system.substitute(text).strip()
+            user = self.user.substitute(text).strip()
+        except KeyError as exc:
+            raise PromptError(f"prompt {self.name} ({self.source}) needs a value for ${exc.args[0]}") from exc
+        messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
+        messages.append(HumanMessage(content=user))
+        return messages
+
+    def render_text(self, **values: object) -> str:
+        return "\n\n".join(str(m.content) for m in self.render(**values))
+
+
+@lru_cache(maxsize=64)
+def _read(path: Path, mtime_ns: int) -> tuple[str, str]:
+    raw = path.read_text(encoding="utf-8")
+    if SEPARATOR in raw:
+        system, user = raw.split(SEPARATOR, 1)
+    else:
+        system, user = "", raw
+    return system.strip("\n"), user.strip("\n")
+
+
+def prompt_path(name: str, variant_dir: str | Path | None = None) -> Path:
+    if name not in EDITABLE and name not in PROTECTED:
+        raise PromptError(f"unknown prompt {name!r}")
+    if variant_dir is not None and name in EDITABLE:
+        candidate = Path(variant_dir) / f"{name}.md"
+        if candidate.is_file():
+            return candidate
+    return PACKAGE_DIR / f"{name}.md"
+
+
+def load_prompt(name: str, variant_dir: str | Path | None = None) -> Prompt:
+    path = prompt_path(name, variant_dir)
+    system, user = _read(path, path.stat().st_mtime_ns)
+    return Prompt(name, Template(system), Template(user), path)

@@ -1,0 +1,95 @@
+"""Scripted fake chat models keyed by role, and a registry that hands them to the graph."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import openai
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
+
+from autodata.config import RoleModel
+
+Reply = str | dict | Exception | Callable[[list[BaseMessage]], Any]
+
+
+class ScriptedChatModel(BaseChatModel):
+    """Replies from a script, in order; the last entry repeats. Records every prompt it was sent.
+
+    An entry may be a string, a dict (sent as JSON), an exception (raised), or a function of the messages.
+    """
+
+    script: list[Any]
+    name_: str = "fake"
+    seen: list[list[BaseMessage]] = Field(default_factory=list)
+    position: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _next(self, messages: list[BaseMessage]) -> str:
+        self.seen.append(list(messages))
+        entry = self.script[min(self.position, len(self.script) - 1)]
+        self.position += 1
+        if callable(entry) and not isinstance(entry, Exception):
+            entry = entry(messages)
+        if isinstance(entry, Exception):
+            raise entry
+        return json.dumps(entry) if isinstance(entry, dict) else str(entry)
+
+    def _generate(
+        self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any
+    ) -> ChatResult:
+        text = self._next(messages)
+        prompt_chars = sum(len(str(m.content)) for m in messages)
+        message = AIMessage(
+            content=text,
+            usage_metadata={
+                "input_tokens": prompt_chars // 4,
+                "output_tokens": max(1, len(text) // 4),
+                "total_tokens": prompt_chars // 4 + max(1, len(text) // 4),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def server_error() -> openai.InternalServerError:
+    request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    return openai.InternalServerError(
+        "upstream overloaded", response=httpx.Response(503, request=request), body=None
+    )
+
+
+class FakeRegistry:
+    def __init__(self, scripts: dict[str, list[Any]], structured_output: str = "json_mode"):
+        self.retry_backoff = 0.0
+        self.models = {
+            role: ScriptedChatModel(script=list(script), seen=[]) for role, script in scripts.items()
+        }
+        self._settings = {
+            role: RoleModel(
+                model=f"fake-{role}", api_key_env=None, structured_output=structured_output, max_retries=2
+            )
+            for role in scripts
+        }
+
+    def chat(self, role: str) -> BaseChatModel:
+        if role not in self.models:
+            raise AssertionError(f"role {role} was called but has no script")
+        return self.models[role]
+
+    def settings(self, role: str) -> RoleModel:
+        return self._settings.get(role) or RoleModel(model=f"fake-{role}", api_key_env=None)
+
+    def describe(self) -> dict[str, str]:
+        return {role: s.model for role, s in self._settings.items()}
+
+    def prompts(self, role: str) -> list[str]:
+        """Every prompt the role was sent, as one string each."""
+        return ["\n".join(str(m.content) for m in msgs) for msgs in self.models[role].seen]
