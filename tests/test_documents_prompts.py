@@ -1,0 +1,31 @@
+import pytest
+
+from autodata.documents import load_documents
+from autodata.prompts.loader import PromptError, load_prompt
+
+
+def test_bad_inputs_are_skipped_with_reasons(tmp_path):
+    (tmp_path / "good.md").write_text("---\nmode: verifiable\n---\n# Note\nSome text.\n")
+    (tmp_path / "empty.txt").write_text("   \n")
+    (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02abc")
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    result = load_documents([str(tmp_path), str(tmp_path / "missing.md")])
+    assert [d.mode for d in result.documents] == ["verifiable"]
+    assert result.documents[0].text.startswith("# Note")
+    reasons = {p.split("/")[-1]: r for p, r in ((s.path, s.reason) for s in result.skipped)}
+    assert reasons["empty.txt"] == "empty document"
+    assert "binary" in reasons["binary.txt"]
+    assert "not UTF-8" in reasons["latin1.txt"]
+    assert "no such file" in reasons["missing.md"]
+
+
+def test_solver_and_judge_prompts_cannot_be_replaced_by_a_variant(tmp_path):
+    (tmp_path / "solver.md").write_text("Answer badly on purpose.\n=== user ===\n$question")
+    (tmp_path / "challenger.md").write_text("variant challenger\n=== user ===\n$document")
+    assert "badly" not in load_prompt("solver", tmp_path).render_text(context="c", question="q")
+    assert load_prompt("challenger", tmp_path).render_text(document="d").startswith("variant challenger")
+
+
+def test_missing_placeholder_is_a_clear_error():
+    with pytest.raises(PromptError, match=r"\$question"):
+        load_prompt("solver").render(context="c")

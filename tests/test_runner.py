@@ -1,0 +1,90 @@
+"""Runner: output files, their schema, resume without duplicates."""
+
+from __future__ import annotations
+
+import json
+
+from fakes import FakeRegistry
+from scripts import RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
+
+from autodata.context import RunContext
+from autodata.documents import Document
+from autodata.records import AcceptedRecord, RejectedRecord
+from autodata.runner import Runner
+
+ACCEPTED_FIELDS = {"id", "source", "mode", "question", "context", "answer", "rubric", "question_type", "skills",
+                   "weak_scores", "strong_scores", "weak_mean", "strong_mean", "gap", "rounds", "models"}
+
+
+def registry(weak=(WRONG,)):
+    return FakeRegistry({
+        "challenger": [item(question="Which key is evicted first when a size-one cache sees A then B?"), item()],
+        "verifier": [VERIFIER_PASS],
+        "weak_solver": list(weak),
+        "strong_solver": [RIGHT],
+        "judge": [rubric_judge()],
+        "orchestrator": ["advice"],
+    })
+
+
+def docs(tmp_path, n=2):
+    return [Document(path=str(tmp_path / f"doc{i}.md"), text=f"Document {i} about LRU caches.") for i in range(n)]
+
+
+def read(path):
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+async def test_outputs_match_the_documented_schema(tmp_path):
+    out = tmp_path / "run"
+    runner = Runner(out, RunContext(models=registry(weak=[RIGHT, RIGHT, WRONG]), samples=2), concurrency=1)
+    summary = await runner.run(docs(tmp_path, 1))
+    accepted = read(out / "accepted.jsonl")
+    rejected = read(out / "rejected.jsonl")
+    assert len(accepted) == 1 and ACCEPTED_FIELDS <= set(accepted[0])
+    AcceptedRecord.model_validate(accepted[0])
+    assert accepted[0]["rounds"] == 2 and accepted[0]["models"]["judge"] == "fake-judge"
+    assert accepted[0]["source"]["span"] == [0, len("Document 0 about LRU caches.")]
+    assert len(rejected) == 1 and rejected[0]["reason"] == "too_easy" and rejected[0]["round"] == 1
+    RejectedRecord.model_validate(rejected[0])
+    assert rejected[0]["weak_scores"] == [1.0, 1.0]
+    assert summary.accepted == 1 and summary.rounds == 2 and summary.rejections == {"too_easy": 1}
+    assert summary.calls["weak_solver"]["calls"] == 4 and summary.calls["strong_solver"]["calls"] == 2
+    assert summary.calls["challenger"]["input_tokens"] > 0
+    assert json.loads((out / "summary.json").read_text())["accepted"] == 1
+
+
+async def test_rerun_resumes_without_repeating_work_or_duplicating_records(tmp_path):
+    out = tmp_path / "run"
+    documents = docs(tmp_path, 2)
+    first = registry()
+    await Runner(out, RunContext(models=first), concurrency=2).run(documents)
+    assert len(read(out / "accepted.jsonl")) == 2
+    second = registry()
+    summary = await Runner(out, RunContext(models=second), concurrency=2).run(documents)
+    assert len(read(out / "accepted.jsonl")) == 2  # no duplicates
+    assert all(m.seen == [] for m in second.models.values())  # finished documents are not run again
+    assert summary.accepted == 2
+
+
+async def test_interrupted_document_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    import autodata.nodes.decide as decide_module
+
+    out = tmp_path / "run"
+    documents = docs(tmp_path, 1)
+    real = decide_module.apply_preset
+
+    def crash(*args):
+        raise RuntimeError("process died here")
+
+    monkeypatch.setattr(decide_module, "apply_preset", crash)  # dies after all solving and judging
+    first = registry()
+    summary = await Runner(out, RunContext(models=first)).run(documents)
+    assert summary.errors and read(out / "accepted.jsonl") == []
+    assert len(first.models["strong_solver"].seen) == 2
+
+    monkeypatch.setattr(decide_module, "apply_preset", real)
+    resumed = registry()
+    summary = await Runner(out, RunContext(models=resumed)).run(documents)
+    assert len(read(out / "accepted.jsonl")) == 1
+    assert all(m.seen == [] for m in resumed.models.values())  # completed calls are not paid for again
