@@ -64,7 +64,7 @@ def test_unreachable_endpoint_fails_fast():
     config = load_models_config(
         "openai", overrides=["all.base_url=http://127.0.0.1:9/v1", "all.api_key_env=none"], environ={}
     )
-    with pytest.raises(EndpointUnavailable, match="unreachable at http://127.0.0.1:9/v1"):
+    with pytest.raises(EndpointUnavailable, match=r"unreachable at http://127\.0\.0\.1:9/v1"):
         OpenAIModelRegistry(config).preflight(timeout=2)
 
 

@@ -85,7 +85,9 @@ async def test_quality_failure_skips_solving():
 
 async def test_coded_rules_run_before_the_llm_verifier():
     answer = "The least recently used key B is evicted to make room for C."
-    leaky = item(answer=answer, context="An LRU cache of size two sees A, B, A, C. " + answer + " " + item()["context"])
+    leaky = item(
+        answer=answer, context="An LRU cache of size two sees A, B, A, C. " + answer + " " + item()["context"]
+    )
     registry = FakeRegistry(scripts(challenger=[item(question="What is LRU? And why?"), leaky]))
     out = await run(registry, max_rounds=2)
     assert [r["reason"] for r in out["rounds"]] == ["format", "leakage"]
@@ -123,7 +125,9 @@ async def test_malformed_then_valid_reply_recovers():
 
 
 async def test_transient_server_error_is_retried():
-    registry = FakeRegistry(scripts(challenger=[server_error(), item()], strong_solver=[server_error(), RIGHT]))
+    registry = FakeRegistry(
+        scripts(challenger=[server_error(), item()], strong_solver=[server_error(), RIGHT])
+    )
     out = await run(registry)
     assert out["status"] == "accepted"
     challenger_call = next(c for c in out["calls"] if c["role"] == "challenger")
@@ -151,8 +155,10 @@ async def test_parallel_candidates_first_passing_one_is_solved():
 
 async def test_judge_scores_unknown_criteria_as_unmet_and_recomputes_total():
     def judge(messages):
-        return {"scores": [{"criterion_id": 1, "verdict": "met"}, {"criterion_id": 9, "verdict": "met"}],
-                "failure_modes": "partial"}
+        return {
+            "scores": [{"criterion_id": 1, "verdict": "met"}, {"criterion_id": 9, "verdict": "met"}],
+            "failure_modes": "partial",
+        }
 
     registry = FakeRegistry(scripts(judge=[judge]))
     out = await run(registry, max_rounds=1)
@@ -161,13 +167,23 @@ async def test_judge_scores_unknown_criteria_as_unmet_and_recomputes_total():
     assert out["rounds"][0]["reason"] == "too_easy"
 
 
-@pytest.mark.parametrize(("weak", "expected"), [("Final answer: 2^{n+1} - 1", "too_easy"),
-                                                ("Final answer: 2^n", "accepted")])
+@pytest.mark.parametrize(
+    ("weak", "expected"), [("Final answer: 2^{n+1} - 1", "too_easy"), ("Final answer: 2^n", "accepted")]
+)
 async def test_verifiable_mode_grades_in_code(weak, expected):
-    math_item = item(question="For a(0)=1 and a(n)=2a(n-1)+1, what is a(n) in closed form?",
-                     answer="2^{n+1} - 1", rubric=[])
-    registry = FakeRegistry(scripts(challenger=[math_item], weak_solver=[weak],
-                                    strong_solver=["Final answer: 2 \\cdot 2^n - 1"], judge=[]))
+    math_item = item(
+        question="For a(0)=1 and a(n)=2a(n-1)+1, what is a(n) in closed form?",
+        answer="2^{n+1} - 1",
+        rubric=[],
+    )
+    registry = FakeRegistry(
+        scripts(
+            challenger=[math_item],
+            weak_solver=[weak],
+            strong_solver=["Final answer: 2 \\cdot 2^n - 1"],
+            judge=[],
+        )
+    )
     out = await run(registry, mode="verifiable", max_rounds=1)
     assert out["rounds"][0]["reason"] == expected
     assert "judge" not in {c["role"] for c in out["calls"]}  # decided by math-verify, no LLM

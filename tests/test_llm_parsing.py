@@ -12,7 +12,9 @@ def test_extracts_json_from_fences_prose_and_raw_newlines():
 
 
 def test_parse_unwraps_one_level_and_truncates_long_strings():
-    judge = {"RubricJudgeOut": {"scores": [{"criterion_id": 1, "verdict": "met"}], "failure_modes": "x" * 999}}
+    judge = {
+        "RubricJudgeOut": {"scores": [{"criterion_id": 1, "verdict": "met"}], "failure_modes": "x" * 999}
+    }
     parsed = parse_structured(judge, RubricJudgeOut)
     assert parsed.scores[0].verdict == "met" and len(parsed.failure_modes) == 240
 

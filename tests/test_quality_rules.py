@@ -2,8 +2,10 @@ from autodata.evals.equivalence import answers_equivalent, extract_final_answer
 from autodata.evals.format_rules import check_format
 from autodata.evals.leakage import check_leakage
 
-CONTEXT = ("Inference servers batch requests. Continuous batching schedules at the granularity of one "
-           "decoding step, so finished sequences leave and waiting requests join immediately.")
+CONTEXT = (
+    "Inference servers batch requests. Continuous batching schedules at the granularity of one "
+    "decoding step, so finished sequences leave and waiting requests join immediately."
+)
 
 
 def _item(**over):
@@ -13,9 +15,11 @@ def _item(**over):
         "context": CONTEXT,
         "question": "Why does continuous batching help most when output lengths vary?",
         "answer": "Because short sequences no longer wait for stragglers before freeing their slot.",
-        "rubric": [{"id": 1, "description": "mentions stragglers", "points": 3},
-                   {"id": 2, "description": "mentions freed slots", "points": 2},
-                   {"id": 3, "description": "claims static is faster", "points": -2}],
+        "rubric": [
+            {"id": 1, "description": "mentions stragglers", "points": 3},
+            {"id": 2, "description": "mentions freed slots", "points": 2},
+            {"id": 3, "description": "claims static is faster", "points": -2},
+        ],
     }
     item.update(over)
     return item
@@ -63,8 +67,11 @@ def test_leakage_detects_copied_answer():
 
 
 def test_leakage_ignores_words_echoed_from_the_question():
-    result = check_leakage("Key B is evicted.", "A cache evicts the least recently used key.",
-                           "Which key is evicted after A, B, A, C?")
+    result = check_leakage(
+        "Key B is evicted.",
+        "A cache evicts the least recently used key.",
+        "Which key is evicted after A, B, A, C?",
+    )
     assert not result.leaked
 
 
@@ -74,8 +81,11 @@ def test_leakage_of_math_expression():
 
 
 def test_novel_answer_is_not_leakage():
-    result = check_leakage("Throughput falls because prefill stalls every decoding sequence.", CONTEXT,
-                           "What happens under a burst of long prompts?")
+    result = check_leakage(
+        "Throughput falls because prefill stalls every decoding sequence.",
+        CONTEXT,
+        "What happens under a burst of long prompts?",
+    )
     assert not result.leaked
 
 
