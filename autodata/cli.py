@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run generate on the bundled examples with the embedded models")
     _add_generate_args(demo, demo=True)
     sub.add_parser("models", help="show the embedded models and their state")
+    sub.add_parser("diagrams", help="regenerate the mermaid diagrams in docs/ and README.md")
     return parser
 
 
@@ -231,6 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         from autodata.local_models import print_models_status
 
         print_models_status(Console())
+        return 0
+    if args.command == "diagrams":
+        from autodata.diagrams import write_all
+
+        for path in write_all():
+            console.print(f"wrote {path}")
         return 0
     if args.command == "demo":
         return run_generate(args, [str(EXAMPLES_DIR)])

@@ -60,7 +60,7 @@ class RoleModel(BaseModel):
     def api_key(self) -> str:
         if self.local:
             return "local"
-        if self.api_key_env is None:
+        if self.api_key_env is None or self.api_key_env.lower() == "none":
             return "none"
         key = os.environ.get(self.api_key_env)
         if not key:
