@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic.json_schema import SkipJsonSchema
+
 from autodata.config import load_models_config
 from autodata.models import ModelRegistry, OpenAIModelRegistry
 
@@ -32,7 +34,7 @@ class RunContext:
     prompts_dir: str | None = None
     """A directory of prompt variants (challenger / orchestrator only)."""
     variant: str = "seed"
-    models: Any = None
+    models: SkipJsonSchema[Any] = None
     """A ModelRegistry. None builds one from ``profile``/``config_path`` (tests inject fakes here)."""
 
     def registry(self) -> ModelRegistry:

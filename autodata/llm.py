@@ -52,7 +52,15 @@ def is_transient(exc: BaseException) -> bool:
             text = str(exc).lower()
             return not any(hint in text for hint in _CAPABILITY_HINTS)
         return exc.status_code in (408, 409, 429)
-    return isinstance(exc, ConnectionError | TimeoutError | asyncio.TimeoutError | httpx.TransportError)
+    # a 200 whose body is not JSON: a proxy or a server restarting; the same request may succeed
+    transient = (
+        ConnectionError,
+        TimeoutError,
+        asyncio.TimeoutError,
+        httpx.TransportError,
+        json.JSONDecodeError,
+    )
+    return isinstance(exc, transient)
 
 
 def _retry_after(exc: BaseException) -> float | None:
