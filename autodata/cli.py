@@ -52,7 +52,13 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     parser.add_argument(
         "--candidates", type=int, default=1, help="challenger candidates per round (parallel)"
     )
-    parser.add_argument("--concurrency", type=int, default=2, help="documents in flight at once")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="documents in flight at once (default: 1 on embedded models, whose CPU servers "
+        "serialise requests; 4 otherwise)",
+    )
     parser.add_argument(
         "--profile", default="local", help="model profile: local (embedded, default) or openai"
     )
@@ -215,7 +221,8 @@ def run_generate(args: argparse.Namespace, paths: list[str]) -> int:
         encoding="utf-8",
     )
     console.print(f"{len(loaded.documents)} document(s) -> {out}")
-    runner = Runner(out, context, concurrency=args.concurrency, progress=ProgressPrinter())
+    concurrency = args.concurrency or (1 if config.local_models() else 4)
+    runner = Runner(out, context, concurrency=concurrency, progress=ProgressPrinter())
     try:
         summary = asyncio.run(runner.run(loaded.documents, loaded.skipped))
     except KeyboardInterrupt:

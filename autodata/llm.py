@@ -40,7 +40,14 @@ class MalformedOutput(ValueError):
     """The reply could not be parsed into the requested schema."""
 
 
-_CAPABILITY_HINTS = ("response_format", "not supported", "unsupported", "json_schema")
+_CAPABILITY_HINTS = (
+    "response_format",
+    "not supported",
+    "unsupported",
+    "json_schema",
+    "grammar",
+    "cannot succeed",
+)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -240,6 +240,15 @@ def test_smollm2_chat_through_pool():
         assert isinstance(reply.content, str) and reply.content.strip()
         assert reply.usage_metadata["input_tokens"] > 0
         assert reply.usage_metadata["output_tokens"] > 0
+
+        # a schema llama.cpp cannot turn into a grammar is an HTTP error, not a segfault of the server
+        too_long = {"type": "object", "properties": {"a": {"type": "string", "maxLength": 1500}}}
+        bad = ChatOpenAI(
+            base_url=url, api_key="local", model="smollm2-135m", max_retries=0, extra_body={"max_tokens": 16}
+        ).bind(response_format={"type": "json_object", "schema": too_long})
+        with pytest.raises(Exception, match="could not build a grammar"):
+            bad.invoke("Reply in JSON.")
+        assert pool.running()["smollm2-135m"].pid == pid
     finally:
         pool.stop_all()
     assert pool.running() == {}
@@ -271,3 +280,31 @@ def test_kill_9_of_parent_leaves_no_orphan_server():
     finally:
         if child.poll() is None:
             child.kill()
+
+
+@pytest.mark.embedded
+def test_pool_restarts_a_crashed_server_on_the_same_port():
+    import signal
+
+    import httpx
+
+    from autodata.local_server import LocalServerPool
+
+    pool = LocalServerPool()
+    try:
+        url = pool.base_url("smollm2-135m")
+        pid = pool.running()["smollm2-135m"].pid
+        os.kill(pid, signal.SIGSEGV)
+        deadline = time.monotonic() + 30
+        new_pid = None
+        while time.monotonic() < deadline:
+            srv = pool.running().get("smollm2-135m")
+            if srv is not None and srv.pid != pid:
+                new_pid = srv.pid
+                break
+            time.sleep(0.2)
+        assert new_pid, "supervisor did not restart the server"
+        assert pool.base_url("smollm2-135m") == url
+        assert httpx.get(url + "/models", trust_env=False).status_code == 200
+    finally:
+        pool.stop_all()
