@@ -139,12 +139,19 @@ def _request_kwargs(registry: ModelRegistry, role: str, response_format: dict | 
     return {"extra_body": extra} if extra else {}
 
 
+GRAMMAR_MAX_LENGTH = 1000
+
+
 def grammar_schema(value: Any) -> Any:
-    """The JSON schema without ``maxLength``: llama.cpp expands a bounded string into nested optional rules
-    and refuses (or crashes on) grammars past a few hundred characters. Length is bounded by ``max_tokens``
+    """The JSON schema without ``maxLength`` above 1000: llama.cpp expands a bounded string into nested
+    optional rules and cannot build (or crashes on) longer ones. Such fields are bounded by ``max_tokens``
     and by truncation when parsing instead."""
     if isinstance(value, dict):
-        return {k: grammar_schema(v) for k, v in value.items() if k != "maxLength"}
+        return {
+            k: grammar_schema(v)
+            for k, v in value.items()
+            if not (k == "maxLength" and isinstance(v, int) and v > GRAMMAR_MAX_LENGTH)
+        }
     if isinstance(value, list):
         return [grammar_schema(v) for v in value]
     return value

@@ -40,6 +40,7 @@ class Check(TypedDict):
 
 class Screening(TypedDict):
     index: int
+    item: Item | None
     checks: list[Check]
     passed: bool
     reason: str

@@ -26,6 +26,12 @@ FIELDS = {
     "verifiable": "question_type, skills, context, question, answer",
     "rubric": "question_type, skills, context, question, answer, rubric (a list of {description, points})",
 }
+ANGLES = (
+    "focus on a consequence the source implies but does not state",
+    "focus on applying a rule or formula of the source to a new case",
+    "focus on comparing two mechanisms or provisions of the source",
+    "focus on a counterfactual: what changes if one condition is different",
+)
 MODE_BRIEF = {
     "verifiable": "a question with one short, exactly verifiable answer that needs several reasoning steps.",
     "rubric": "an open question whose answer needs an inference that the source supports but does not state.",
@@ -55,7 +61,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         document=task["document"],
         brief=brief,
         feedback=task["feedback"],
-        candidate_number=task["index"] + 1,
+        angle=ANGLES[task["index"] % len(ANGLES)],
         answer_rules=ANSWER_RULES[ctx.mode],
         rubric_rules=RUBRIC_RULES[ctx.mode],
         fields=FIELDS[ctx.mode],

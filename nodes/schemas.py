@@ -8,9 +8,15 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
 
 
-def bounded(limit: int, description: str = ""):
-    """A string capped at ``limit`` characters: longer replies are truncated, not rejected."""
-    schema = {"type": "string", "maxLength": limit}
+def bounded(limit: int, description: str = "", min_chars: int = 0):
+    """A string capped at ``limit`` characters: longer replies are truncated, not rejected.
+
+    ``min_chars`` only shapes constrained decoding (``minLength``); the coded format rules judge it.
+    llama.cpp cannot build grammars for ``maxLength`` above 1000, so keep limits at or below that."""
+    assert limit <= 1000, "llama.cpp grammars fail for maxLength > 1000"
+    schema: dict = {"type": "string", "maxLength": limit}
+    if min_chars:
+        schema["minLength"] = min_chars
     if description:
         schema["description"] = description
     return Annotated[str, AfterValidator(lambda s: s.strip()[:limit]), WithJsonSchema(schema)]
@@ -19,25 +25,29 @@ def bounded(limit: int, description: str = ""):
 Pass = Literal["PASS", "FAIL"]
 
 
+Points = Literal[-3, -2, -1, 1, 2, 3, 4, 5]
+
+
 class RubricCriterionOut(BaseModel):
-    description: bounded(200, "one checkable property of a good answer")
-    points: int = Field(description="weight from -5 to 5, not 0; negative for a penalised mistake")
+    description: bounded(160, "one checkable property of a good answer", min_chars=10)
+    points: Points = Field(description="weight: 1 to 5, or negative for a penalised mistake")
 
 
 class VerifiableItemOut(BaseModel):
-    question_type: bounded(60, "short label, e.g. 'derivation', 'causal inference'")
-    skills: Annotated[list[bounded(40)], AfterValidator(lambda v: v[:3])] = Field(
-        description="2-3 reasoning skills the question needs", json_schema_extra={"maxItems": 3}
+    question_type: bounded(60, "short label, e.g. 'derivation', 'causal inference'", min_chars=3)
+    skills: Annotated[list[bounded(40, min_chars=3)], AfterValidator(lambda v: v[:3])] = Field(
+        description="2-3 reasoning skills the question needs",
+        json_schema_extra={"minItems": 2, "maxItems": 3},
     )
-    context: bounded(1200, "self-contained background; must not contain the answer")
-    question: bounded(300, "exactly one question")
-    answer: bounded(200, "the short exact reference answer")
+    context: bounded(1000, "self-contained background; must not contain the answer", min_chars=150)
+    question: bounded(300, "exactly one question", min_chars=15)
+    answer: bounded(120, "the short exact reference answer", min_chars=1)
 
 
 class RubricItemOut(VerifiableItemOut):
-    answer: bounded(300, "the reference answer in one sentence")
-    rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:8])] = Field(
-        description="3-7 grading criteria"
+    answer: bounded(250, "the reference answer in one sentence", min_chars=5)
+    rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:7])] = Field(
+        description="3-5 grading criteria", json_schema_extra={"minItems": 3, "maxItems": 5}
     )
 
 
