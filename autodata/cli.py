@@ -166,7 +166,7 @@ def print_summary(summary: RunSummary) -> None:
         console.print(f"[bold red]WARNING: {warning}[/]")
 
 
-def run_generate(args: argparse.Namespace, paths: list[str]) -> int:
+def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = False) -> int:
     _quiet_tracing()
     loaded = load_documents(paths)
     for skipped in loaded.skipped:
@@ -230,7 +230,9 @@ def run_generate(args: argparse.Namespace, paths: list[str]) -> int:
         return 130
     print_summary(summary)
     console.print(f"accepted items: {out / 'accepted.jsonl'}\nrejected rounds: {out / 'rejected.jsonl'}")
-    return EXIT_NO_EVIDENCE if summary.documents and summary.items_solved == 0 else 0
+    if summary.documents and summary.items_solved == 0 and not demo:
+        return EXIT_NO_EVIDENCE
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"wrote {path}")
         return 0
     if args.command == "demo":
-        return run_generate(args, [str(EXAMPLES_DIR)])
+        return run_generate(args, [str(EXAMPLES_DIR)], demo=True)
     return run_generate(args, args.paths)
 
 
