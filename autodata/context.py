@@ -34,6 +34,8 @@ class RunContext:
     prompts_dir: str | None = None
     """A directory of prompt variants (challenger / orchestrator only)."""
     variant: str = "seed"
+    review: bool = False
+    """Pause before accepting an item until a human decides (``Command(resume={"accept": bool})``)."""
     models: SkipJsonSchema[Any] = None
     """A ModelRegistry. None builds one from ``profile``/``config_path`` (tests inject fakes here)."""
 

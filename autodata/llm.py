@@ -211,9 +211,13 @@ class _Attempts:
             return reply
 
 
-def _run_config(role: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
-    meta = {"role": role, **(metadata or {})}
-    return {"run_name": role, "tags": [f"role:{role}"], "metadata": meta}
+def _run_config(role: str, model: str, metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """LangSmith run name, tags and metadata of one LLM call (role, model, source, round, variant...)."""
+    meta = {"role": role, "model": model, **(metadata or {})}
+    tags = [f"role:{role}", f"model:{model}"]
+    if "variant" in meta:
+        tags.append(f"variant:{meta['variant']}")
+    return {"run_name": f"{role}:{model}", "tags": tags, "metadata": meta}
 
 
 async def call_text(
@@ -228,7 +232,7 @@ async def call_text(
     chat = registry.chat(role)
     runnable = chat.bind(**_request_kwargs(registry, role, None))
     try:
-        reply = await state.invoke(runnable, messages, _run_config(role, metadata))
+        reply = await state.invoke(runnable, messages, _run_config(role, state.settings.model, metadata))
     except Exception as exc:
         return None, state.record(False, _describe(exc))
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
@@ -256,7 +260,7 @@ async def call_structured(
     state = _Attempts(registry, role)
     method = state.settings.structured_output
     chat = registry.chat(role)
-    config = _run_config(role, metadata)
+    config = _run_config(role, state.settings.model, metadata)
     if method == "function_calling":
         runnable = chat.bind_tools(
             [schema], tool_choice=schema.__name__, **_request_kwargs(registry, role, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from autodata.context import RunContext
 from autodata.evals.acceptance import Verdict, mean, weak_gate
@@ -56,9 +57,35 @@ def next_status(verdict: Verdict, state: SelfInstructState, ctx: RunContext, fai
     return "exhausted" if state["round"] >= ctx.max_rounds else "running"
 
 
+def human_review(state: SelfInstructState, verdict: Verdict) -> Verdict:
+    """Pause the graph (``interrupt``) and let a person confirm an item the rule accepted."""
+    item = state["current"]
+    decision = interrupt(
+        {
+            "kind": "review",
+            "source": state.get("source"),
+            "round": state["round"],
+            "question": item["question"],
+            "context": item["context"],
+            "answer": item["answer"],
+            "rubric": item["rubric"],
+            "weak_scores": _scores(state.get("weak", [])),
+            "strong_scores": _scores(state.get("strong", [])),
+            "instructions": 'resume with {"accept": true} or {"accept": false, "reason": "..."}',
+        }
+    )
+    accept = decision.get("accept") if isinstance(decision, dict) else bool(decision)
+    if accept:
+        return Verdict(True, "accepted", verdict.detail + "; approved by reviewer")
+    reason = decision.get("reason", "") if isinstance(decision, dict) else ""
+    return Verdict(False, "human_rejected", f"rejected by reviewer: {reason}".strip())
+
+
 def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     ctx = context(runtime)
     verdict = judge_round(state)
+    if verdict.accepted and ctx.review:
+        verdict = human_review(state, verdict)
     weak, strong = state.get("weak", []), state.get("strong", [])
     weak_scores, strong_scores = _scores(weak), _scores(strong)
     weak_mean = mean(weak_scores) if weak_scores else None

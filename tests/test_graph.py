@@ -187,3 +187,32 @@ async def test_verifiable_mode_grades_in_code(weak, expected):
     out = await run(registry, mode="verifiable", max_rounds=1)
     assert out["rounds"][0]["reason"] == expected
     assert "judge" not in {c["role"] for c in out["calls"]}  # decided by math-verify, no LLM
+
+
+async def test_review_interrupts_before_accepting_and_resumes_with_a_decision():
+    from langgraph.types import Command
+
+    for accept, status in ((True, "accepted"), (False, "running")):
+        registry = FakeRegistry(scripts())
+        graph = build_graph(InMemorySaver())
+        config = {"configurable": {"thread_id": f"review-{accept}"}}
+        context = RunContext(models=registry, samples=2, max_rounds=1 if accept else 2, review=True)
+        await graph.ainvoke({"document": DOC, "source": "doc.md"}, config, context=context)
+        snapshot = await graph.aget_state(config)
+        assert snapshot.next == ("decide",)
+        (pending,) = snapshot.tasks[0].interrupts
+        assert pending.value["question"] == item()["question"] and pending.value["strong_scores"] == [
+            1.0,
+            1.0,
+        ]
+        if accept:
+            await graph.ainvoke(Command(resume={"accept": True}), config, context=context)
+            out = (await graph.aget_state(config)).values
+            assert out["status"] == status and out["accepted"]["question"] == item()["question"]
+        else:
+            await graph.ainvoke(
+                Command(resume={"accept": False, "reason": "ambiguous"}), config, context=context
+            )
+            out = (await graph.aget_state(config)).values
+            assert out["rounds"][0]["reason"] == "human_rejected"
+            assert "ambiguous" in out["rounds"][0]["detail"]

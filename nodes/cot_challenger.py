@@ -1,0 +1,112 @@
+"""CoT Self-Instruct baseline: the challenger reasons about the source (and optional seed examples) and
+writes the item and its answer (and rubric) in one pass. No brief from an orchestrator, no feedback.
+
+Seed examples are optional: a ``cot_seeds.jsonl`` file (one ``{"question": ..., "answer": ...}`` object a
+line) in the prompt-variant directory (``RunContext.prompts_dir``, ``--prompts DIR``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from langgraph.runtime import Runtime
+from pydantic import Field
+
+from autodata.context import RunContext
+from autodata.llm import call_structured
+from autodata.nodes.challenger import ANSWER_RULES, FIELDS, MODE_BRIEF, RUBRIC_RULES, to_item
+from autodata.nodes.common import context, emit, registry
+from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut, bounded
+from autodata.prompts.loader import load_prompt
+from autodata.state import Candidate, SelfInstructState
+
+SEEDS_FILE = "cot_seeds.jsonl"
+MAX_SEEDS = 3
+
+
+class CotVerifiableItemOut(VerifiableItemOut):
+    reasoning: bounded(1000, "step-by-step analysis of the source before writing the item") = Field(
+        default=""
+    )
+
+
+class CotRubricItemOut(RubricItemOut):
+    reasoning: bounded(1000, "step-by-step analysis of the source before writing the item") = Field(
+        default=""
+    )
+
+
+def load_seeds(prompts_dir: str | None, limit: int = MAX_SEEDS) -> list[dict]:
+    """Seed examples from ``<prompts_dir>/cot_seeds.jsonl`` (missing file or bad lines: ignored)."""
+    if not prompts_dir:
+        return []
+    path = Path(prompts_dir) / SEEDS_FILE
+    if not path.is_file():
+        return []
+    seeds = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and data.get("question"):
+            seeds.append(data)
+        if len(seeds) >= limit:
+            break
+    return seeds
+
+
+def format_seeds(seeds: list[dict]) -> str:
+    if not seeds:
+        return "(none given)"
+    return "\n\n".join(
+        f"Example {i + 1}\nQuestion: {s['question']}\nAnswer: {s.get('answer', '')}"
+        for i, s in enumerate(seeds)
+    )
+
+
+async def cot_challenger(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+    ctx = context(runtime)
+    brief = load_prompt("brief", ctx.prompts_dir).render_text(mode=ctx.mode, mode_brief=MODE_BRIEF[ctx.mode])
+    messages = load_prompt("cot_challenger", ctx.prompts_dir).render(
+        source=state["source"],
+        document=state["document"],
+        brief=brief,
+        seeds=format_seeds(load_seeds(ctx.prompts_dir)),
+        answer_rules=ANSWER_RULES[ctx.mode],
+        rubric_rules=RUBRIC_RULES[ctx.mode],
+        fields=FIELDS[ctx.mode],
+    )
+    schema = CotRubricItemOut if ctx.mode == "rubric" else CotVerifiableItemOut
+    n = max(1, state.get("num_candidates", 1))
+
+    async def one(index: int) -> tuple[Candidate, dict]:
+        metadata = {
+            "source": state["source"],
+            "round": state["round"],
+            "attempt": state["attempt"],
+            "candidate": index,
+            "variant": ctx.variant,
+            "mode": ctx.mode,
+            "method": "cot_self_instruct",
+        }
+        parsed, record = await call_structured(
+            registry(runtime), "challenger", messages, schema, metadata=metadata
+        )
+        item = to_item(parsed) if parsed is not None else None
+        emit(
+            runtime,
+            event="candidate",
+            source=state["source"],
+            round=state["round"],
+            index=index,
+            ok=item is not None,
+            error=record["error"],
+        )
+        candidate = Candidate(attempt=state["attempt"], index=index, item=item, error=record["error"])
+        return candidate, record
+
+    results = await asyncio.gather(*(one(i) for i in range(n)))
+    return {"candidates": [c for c, _ in results], "calls": [r for _, r in results]}
