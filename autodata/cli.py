@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_args(demo, demo=True)
     sub.add_parser("models", help="show the embedded models and their state")
     sub.add_parser("diagrams", help="regenerate the mermaid diagrams in docs/ and README.md")
+    status = sub.add_parser("status", help="progress of a running or finished run")
+    status.add_argument("run_dir")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
     return parser
 
 
@@ -235,6 +238,41 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     return 0
 
 
+def show_status(run_dir: str, *, as_json: bool = False) -> int:
+    from autodata.status import run_status
+
+    try:
+        status = run_status(run_dir)
+    except FileNotFoundError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    if as_json:
+        print(json.dumps(status, indent=2))
+        return 0
+    table = Table(
+        title=f"run {run_dir}: {'finished' if status['finished'] else 'in progress or interrupted'}"
+    )
+    for column in ("document", "status", "round", "next step", "LLM calls"):
+        table.add_column(column)
+    for t in status["threads"]:
+        table.add_row(
+            Path(t["source"]).name,
+            t["status"],
+            str(t["round"] or "-"),
+            ", ".join(t["waiting_for"]) or "-",
+            str(t["calls"]),
+        )
+    console.print(table)
+    counts = ", ".join(f"{k}: {v}" for k, v in status["by_status"].items()) or "no documents started"
+    console.print(
+        f"documents: {counts}; accepted.jsonl: {status['accepted_records']} item(s), "
+        f"rejected.jsonl: {status['rejected_records']} round(s)"
+    )
+    if not status["finished"]:
+        console.print("resume or finish it with the same `autodata generate ... --out DIR` command")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "models":
@@ -242,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print_models_status(Console())
         return 0
+    if args.command == "status":
+        return show_status(args.run_dir, as_json=args.json)
     if args.command == "diagrams":
         from autodata.diagrams import write_all
 

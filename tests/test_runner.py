@@ -111,3 +111,16 @@ async def test_interrupted_document_continues_from_its_checkpoint(tmp_path, monk
     summary = await Runner(out, RunContext(models=resumed)).run(documents)
     assert len(read(out / "accepted.jsonl")) == 1
     assert all(m.seen == [] for m in resumed.models.values())  # completed calls are not paid for again
+
+
+async def test_status_reads_a_finished_run(tmp_path):
+    import asyncio
+
+    from autodata.status import run_status
+
+    out = tmp_path / "run"
+    await Runner(out, RunContext(models=registry()), concurrency=2).run(docs(tmp_path, 2))
+    status = await asyncio.to_thread(run_status, out)
+    assert status["by_status"] == {"accepted": 2}
+    assert status["accepted_records"] == 2 and status["finished"]
+    assert {t["round"] for t in status["threads"]} == {1}
