@@ -76,6 +76,16 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     )
     parser.add_argument("--no-advice", action="store_true", help="skip the orchestrator model's advice")
     parser.add_argument("--max-source-chars", type=int, default=6000)
+    parser.add_argument(
+        "--review", action="store_true", help="ask for a human decision before an item is accepted"
+    )
+    parser.add_argument(
+        "--server",
+        default=None,
+        metavar="URL",
+        help="run each document on a LangGraph API server (e.g. langgraph dev) instead of "
+        "in-process; the server's own model config applies",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +146,38 @@ class ProgressPrinter:
             console.print(f"[bold red]{name}: error: {event.get('error')}[/]")
 
 
+def check_server(url: str) -> None:
+    import httpx
+
+    try:
+        response = httpx.get(url.rstrip("/") + "/ok", timeout=10)
+    except httpx.HTTPError as exc:
+        raise ConfigError(f"LangGraph server at {url} is unreachable: {exc}") from exc
+    if response.status_code != 200:
+        raise ConfigError(f"LangGraph server at {url} answered HTTP {response.status_code} to GET /ok")
+
+
+class TerminalReviewer:
+    """Asks on the terminal whether to accept an item (``--review``)."""
+
+    def __call__(self, payload: dict) -> dict:
+        console.rule(f"review: {Path(payload.get('source') or '?').name}, round {payload.get('round')}")
+        console.print(
+            f"[bold]context[/]: {payload['context']}\n[bold]question[/]: {payload['question']}\n"
+            f"[bold]answer[/]: {payload['answer']}"
+        )
+        for criterion in payload.get("rubric") or []:
+            console.print(f"  [{criterion['id']}] ({criterion['points']:+d}) {criterion['description']}")
+        console.print(f"weak {payload['weak_scores']}  strong {payload['strong_scores']}")
+        if not sys.stdin.isatty():
+            console.print("[yellow]no terminal to ask: item left pending; resume later to review it[/]")
+            return {"defer": True}
+        answer = console.input("accept this item? [y/n] ").strip().lower()
+        if answer.startswith("y"):
+            return {"accept": True}
+        return {"accept": False, "reason": console.input("reason (optional): ").strip()}
+
+
 def print_summary(summary: RunSummary) -> None:
     table = Table(title="autodata run summary", show_header=False)
     table.add_row("run directory", summary.out_dir)
@@ -180,8 +222,11 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     try:
         config = load_models_config(args.profile, args.config, args.overrides)
         registry = OpenAIModelRegistry(config)
-        console.print(f"checking model endpoints ({config.profile} profile)...")
-        registry.preflight()
+        if args.server:
+            check_server(args.server)
+        else:
+            console.print(f"checking model endpoints ({config.profile} profile)...")
+            registry.preflight()
     except ConfigError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
@@ -201,6 +246,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
         prompts_dir=args.prompts,
         models=registry,
         variant=Path(args.prompts).name if args.prompts else "seed",
+        review=args.review,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -225,7 +271,25 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     )
     console.print(f"{len(loaded.documents)} document(s) -> {out}")
     concurrency = args.concurrency or (1 if config.local_models() else 4)
-    runner = Runner(out, context, concurrency=concurrency, progress=ProgressPrinter())
+    if args.server:
+        from autodata.remote import RemoteRunner
+
+        runner = RemoteRunner(
+            args.server,
+            out,
+            context,
+            models=registry.describe(),
+            concurrency=concurrency,
+            progress=ProgressPrinter(),
+        )
+    else:
+        runner = Runner(
+            out,
+            context,
+            concurrency=concurrency,
+            progress=ProgressPrinter(),
+            reviewer=TerminalReviewer() if args.review else None,
+        )
     try:
         summary = asyncio.run(runner.run(loaded.documents, loaded.skipped))
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from langgraph.types import Command
 
 from autodata.context import RunContext
 from autodata.documents import Document, Skipped
@@ -64,13 +65,60 @@ class RunSummary:
         return {**dataclasses.asdict(self), "warnings": self.warnings}
 
 
+def tally(
+    summary: RunSummary,
+    values: dict[str, Any],
+    statuses: Counter[str],
+    reasons: Counter[str],
+    calls: list[CallRecord],
+) -> None:
+    """Add one finished document's final state to the run totals."""
+    statuses[values.get("status", "unknown")] += 1
+    calls.extend(values.get("calls", []))
+    for r in values.get("rounds", []):
+        summary.attempts += 1
+        summary.rounds += 1 if r["counted"] else 0
+        summary.items_solved += 1 if r["weak"] else 0
+        if r["reason"] != "accepted":
+            reasons[r["reason"]] += 1
+    if values.get("accepted"):
+        summary.accepted += 1
+
+
+def finish_summary(
+    summary: RunSummary,
+    out_dir: Path,
+    started: float,
+    statuses: Counter[str],
+    reasons: Counter[str],
+    calls: list[CallRecord],
+) -> RunSummary:
+    summary.finished = dict(statuses)
+    summary.rejections = dict(reasons.most_common())
+    summary.calls = summarize_calls(calls)
+    summary.wall_seconds = round(time.monotonic() - started, 1)
+    (out_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2), encoding="utf-8")
+    return summary
+
+
+def write_records(
+    values: dict[str, Any], tid: str, models: dict[str, str], accepted: JsonlWriter, rejected: JsonlWriter
+) -> None:
+    for record in rejected_records(values, tid):
+        rejected.write(record)
+    if values.get("accepted"):
+        accepted.write(accepted_record(values, models))
+
+
 def thread_id(doc: Document) -> str:
     return f"doc-{doc.id}"
 
 
 def accepted_record(values: dict[str, Any], models: dict[str, str]) -> AcceptedRecord:
+    """``models``: the configured model per role, overridden by the models the calls really used."""
     acc = values["accepted"]
-    return AcceptedRecord(**{**acc, "source": Source(**acc["source"]), "models": models})
+    used = {call["role"]: call["model"] for call in values.get("calls", [])}
+    return AcceptedRecord(**{**acc, "source": Source(**acc["source"]), "models": {**models, **used}})
 
 
 def rejected_records(values: dict[str, Any], tid: str) -> list[RejectedRecord]:
@@ -104,15 +152,42 @@ def rejected_records(values: dict[str, Any], tid: str) -> list[RejectedRecord]:
 
 class Runner:
     def __init__(
-        self, out_dir: str | Path, context: RunContext, concurrency: int = 1, progress: Progress | None = None
+        self,
+        out_dir: str | Path,
+        context: RunContext,
+        concurrency: int = 1,
+        progress: Progress | None = None,
+        graph_builder: Callable[[Any], Any] = build_graph,
+        reviewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ):
+        """``graph_builder(checkpointer)`` compiles the per-document graph (default: the inner loop,
+        ``autodata.graphs.self_instruct.build_graph``; the CoT baseline passes its own).
+        ``reviewer(payload) -> decision`` answers human-review interrupts (``RunContext.review``); a decision
+        ``{"defer": True}`` leaves the item pending for a later run."""
         self.out_dir = Path(out_dir)
+        self.graph_builder = graph_builder
         self.context = context
         self.concurrency = max(1, concurrency)
         self.progress = progress or (lambda event: None)
         self.accepted = JsonlWriter(self.out_dir / "accepted.jsonl")
         self.rejected = JsonlWriter(self.out_dir / "rejected.jsonl")
+        self.reviewer = reviewer
         self._write_lock = asyncio.Lock()
+        self._review_lock = asyncio.Lock()
+
+    async def _review(self, snapshot) -> dict[str, Any] | None:
+        """The reviewer's decision for a pending review interrupt, or None (nothing to resume with)."""
+        pending = [
+            i.value
+            for task in snapshot.tasks
+            for i in task.interrupts
+            if isinstance(i.value, dict) and i.value.get("kind") == "review"
+        ]
+        if not pending or self.reviewer is None:
+            return None
+        async with self._review_lock:  # one question on the terminal at a time
+            decision = await asyncio.to_thread(self.reviewer, pending[0])
+        return None if decision.get("defer") else decision
 
     def _doc_context(self, doc: Document) -> RunContext:
         if doc.mode and doc.mode != self.context.mode:
@@ -123,7 +198,7 @@ class Runner:
         tid = thread_id(doc)
         config = {
             "configurable": {"thread_id": tid},
-            "run_name": f"self_instruct:{Path(doc.path).name}",
+            "run_name": f"{getattr(graph, 'name', None) or 'self_instruct'}:{Path(doc.path).name}",
             "metadata": {"source": doc.path, "thread_id": tid},
         }
         snapshot = await graph.aget_state(config)
@@ -133,16 +208,19 @@ class Runner:
         else:
             graph_input = None if snapshot.next else {"document": doc.text, "source": doc.path}
             self.progress({"event": "start", "source": doc.path, "resumed": bool(snapshot.next)})
-            async for chunk in graph.astream(
-                graph_input, config, context=self._doc_context(doc), stream_mode="custom"
-            ):
-                self.progress(chunk)
-            values = (await graph.aget_state(config)).values
+            while True:
+                async for chunk in graph.astream(
+                    graph_input, config, context=self._doc_context(doc), stream_mode="custom"
+                ):
+                    self.progress(chunk)
+                snapshot = await graph.aget_state(config)
+                decision = await self._review(snapshot)
+                if decision is None:
+                    break
+                graph_input = Command(resume=decision)
+            values = snapshot.values
         async with self._write_lock:
-            for record in rejected_records(values, tid):
-                self.rejected.write(record)
-            if values.get("accepted"):
-                self.accepted.write(accepted_record(values, models))
+            write_records(values, tid, models, self.accepted, self.rejected)
         self.progress({"event": "done", "source": doc.path, "status": values.get("status")})
         return values
 
@@ -160,7 +238,7 @@ class Runner:
         reasons: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
         async with AsyncSqliteSaver.from_conn_string(str(self.out_dir / "checkpoints.sqlite")) as saver:
-            graph = build_graph(saver)
+            graph = self.graph_builder(saver)
 
             async def guarded(doc: Document) -> None:
                 async with semaphore:
@@ -170,21 +248,7 @@ class Runner:
                         summary.errors.append({"path": doc.path, "error": f"{type(exc).__name__}: {exc}"})
                         self.progress({"event": "error", "source": doc.path, "error": str(exc)})
                         return
-                statuses[values.get("status", "unknown")] += 1
-                all_calls.extend(values.get("calls", []))
-                for r in values.get("rounds", []):
-                    summary.attempts += 1
-                    summary.rounds += 1 if r["counted"] else 0
-                    summary.items_solved += 1 if r["weak"] else 0
-                    if r["reason"] != "accepted":
-                        reasons[r["reason"]] += 1
-                if values.get("accepted"):
-                    summary.accepted += 1
+                tally(summary, values, statuses, reasons, all_calls)
 
             await asyncio.gather(*(guarded(d) for d in documents))
-        summary.finished = dict(statuses)
-        summary.rejections = dict(reasons.most_common())
-        summary.calls = summarize_calls(all_calls)
-        summary.wall_seconds = round(time.monotonic() - started, 1)
-        (self.out_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2), encoding="utf-8")
-        return summary
+        return finish_summary(summary, self.out_dir, started, statuses, reasons, all_calls)

@@ -183,3 +183,44 @@ async def test_context_reaches_the_nodes(langgraph_url):
     assert final["status"] == "accepted"
     assert final["accepted"]["mode"] == "verifiable" and final["accepted"]["rubric"] == []
     assert len(final["accepted"]["weak_scores"]) == 3
+
+
+async def test_server_dispatch_writes_the_same_files_as_an_in_process_run(
+    langgraph_url, fake_models, tmp_path
+):
+    import json
+
+    from autodata.config import load_models_config
+    from autodata.context import RunContext
+    from autodata.documents import load_documents
+    from autodata.models import OpenAIModelRegistry
+    from autodata.remote import RemoteRunner
+    from autodata.runner import Runner
+
+    _, base_url = fake_models
+    loaded = load_documents([str(ROOT / "examples")])
+    registry = OpenAIModelRegistry(load_models_config("local", environ=fake_model_env(base_url)))
+    context = RunContext(samples=2, max_rounds=2, models=registry)
+
+    local = await Runner(tmp_path / "local", context, concurrency=2).run(loaded.documents)
+    remote_runner = RemoteRunner(
+        langgraph_url, tmp_path / "remote", context, models=registry.describe(), concurrency=2
+    )
+    remote = await remote_runner.run(loaded.documents)
+    again = await RemoteRunner(langgraph_url, tmp_path / "remote", context, models=registry.describe()).run(
+        loaded.documents
+    )  # resume: every thread is finished on the server, nothing runs twice and nothing is written twice
+
+    def records(run, name):
+        return [json.loads(x) for x in (tmp_path / run / name).read_text().splitlines() if x.strip()]
+
+    assert local.accepted == remote.accepted == again.accepted == 3
+    for name in ("accepted.jsonl",):
+        assert sorted(r["id"] for r in records("local", name)) == sorted(
+            r["id"] for r in records("remote", name)
+        )
+        strip = [{k: v for k, v in r.items() if k != "models"} for r in records("remote", name)]
+        local_strip = [{k: v for k, v in r.items() if k != "models"} for r in records("local", name)]
+        assert sorted(strip, key=lambda r: r["id"]) == sorted(local_strip, key=lambda r: r["id"])
+    assert len(records("remote", "rejected.jsonl")) == len(records("local", "rejected.jsonl"))
+    assert remote.calls.keys() == local.calls.keys()

@@ -124,3 +124,27 @@ async def test_status_reads_a_finished_run(tmp_path):
     assert status["by_status"] == {"accepted": 2}
     assert status["accepted_records"] == 2 and status["finished"]
     assert {t["round"] for t in status["threads"]} == {1}
+
+
+async def test_review_decisions_reach_the_graph_and_deferred_items_stay_pending(tmp_path):
+    out = tmp_path / "run"
+    documents = docs(tmp_path, 1)
+    seen = []
+
+    def defer(payload):
+        seen.append(payload["question"])
+        return {"defer": True}
+
+    summary = await Runner(out, RunContext(models=registry(), review=True), reviewer=defer).run(documents)
+    assert seen and read(out / "accepted.jsonl") == [] and summary.finished == {"running": 1}
+
+    approvals = []
+
+    def approve(payload):
+        approvals.append(payload)
+        return {"accept": True}
+
+    resumed = registry()
+    summary = await Runner(out, RunContext(models=resumed, review=True), reviewer=approve).run(documents)
+    assert len(approvals) == 1 and len(read(out / "accepted.jsonl")) == 1
+    assert all(m.seen == [] for m in resumed.models.values())  # the decision resumed the checkpoint
