@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from autodata import evaluate_cli, export_cli, optimize_cli
 from autodata.config import ConfigError, load_models_config
 from autodata.context import RunContext
 from autodata.documents import load_documents
@@ -37,6 +38,13 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
         default="runs/demo" if demo else None,
         required=not demo,
         help="run directory (accepted.jsonl, rejected.jsonl, summary.json, checkpoints)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=["agentic", "cot"],
+        default="agentic",
+        help="agentic: the Agentic Self-Instruct loop; cot: the CoT Self-Instruct baseline "
+        "(one pass, quality filter, scored once)",
     )
     parser.add_argument(
         "--mode",
@@ -77,6 +85,14 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     parser.add_argument("--no-advice", action="store_true", help="skip the orchestrator model's advice")
     parser.add_argument("--max-source-chars", type=int, default=6000)
     parser.add_argument(
+        "--section-chars",
+        type=int,
+        default=6000,
+        help="split longer documents into sections of about this many characters",
+    )
+    parser.add_argument("--section-overlap", type=int, default=300)
+    parser.add_argument("--jsonl-field", default="text", help="text field of .jsonl inputs")
+    parser.add_argument(
         "--review", action="store_true", help="ask for a human decision before an item is accepted"
     )
     parser.add_argument(
@@ -98,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_args(demo, demo=True)
     sub.add_parser("models", help="show the embedded models and their state")
     sub.add_parser("diagrams", help="regenerate the mermaid diagrams in docs/ and README.md")
+    evaluate_cli.add_parser(sub)
+    export_cli.add_parser(sub)
+    optimize_cli.add_parser(sub)
     status = sub.add_parser("status", help="progress of a running or finished run")
     status.add_argument("run_dir")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -144,6 +163,19 @@ class ProgressPrinter:
             console.print(f"[bold]{name}[/]: {event.get('status')}")
         elif kind == "error":
             console.print(f"[bold red]{name}: error: {event.get('error')}[/]")
+
+
+GRAPH_IDS = {"agentic": "self_instruct", "cot": "cot_self_instruct"}
+
+
+def graph_builder(method: str):
+    if method == "cot":
+        from autodata.graphs.cot_self_instruct import build_graph as build_cot
+
+        return build_cot
+    from autodata.graphs.self_instruct import build_graph
+
+    return build_graph
 
 
 def check_server(url: str) -> None:
@@ -213,7 +245,12 @@ def print_summary(summary: RunSummary) -> None:
 
 def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = False) -> int:
     _quiet_tracing()
-    loaded = load_documents(paths)
+    loaded = load_documents(
+        paths,
+        section_chars=args.section_chars,
+        section_overlap=args.section_overlap,
+        jsonl_field=args.jsonl_field,
+    )
     for skipped in loaded.skipped:
         console.print(f"[yellow]skipping {skipped.path}: {skipped.reason}[/]")
     if not loaded.documents:
@@ -254,6 +291,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
         json.dumps(
             {
                 "paths": paths,
+                "method": args.method,
                 "mode": args.mode,
                 "preset": args.preset,
                 "samples": args.samples,
@@ -281,6 +319,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
             models=registry.describe(),
             concurrency=concurrency,
             progress=ProgressPrinter(),
+            graph_id=GRAPH_IDS[args.method],
         )
     else:
         runner = Runner(
@@ -289,6 +328,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
             concurrency=concurrency,
             progress=ProgressPrinter(),
             reviewer=TerminalReviewer() if args.review else None,
+            graph_builder=graph_builder(args.method),
         )
     try:
         summary = asyncio.run(runner.run(loaded.documents, loaded.skipped))
@@ -344,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print_models_status(Console())
         return 0
+    if args.command == "evaluate":
+        return evaluate_cli.run(args)
+    if args.command == "export":
+        return export_cli.run(args)
+    if args.command == "optimize":
+        return optimize_cli.run(args)
     if args.command == "status":
         return show_status(args.run_dir, as_json=args.json)
     if args.command == "diagrams":

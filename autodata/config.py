@@ -54,6 +54,10 @@ class RoleModel(BaseModel):
     """Seconds per request; CPU servers serialise requests, so keep this generous."""
     max_retries: int = 3
     """Retries of transient failures (connection errors, timeouts, 429, 5xx) per call."""
+    max_parallel: int | None = None
+    """Requests in flight at once on this role's endpoint (shared by roles on the same endpoint)."""
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
     price_per_million_input: float = 0.0
     price_per_million_output: float = 0.0
 

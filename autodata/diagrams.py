@@ -7,7 +7,11 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GRAPHS = {"self_instruct": "autodata.graphs.self_instruct"}
+GRAPHS = {
+    "self_instruct": "autodata.graphs.self_instruct",
+    "cot_self_instruct": "autodata.graphs.cot_self_instruct",
+    "meta_optimize": "autodata.graphs.meta_optimize",
+}
 README_BLOCK = re.compile(r"(<!-- graph:(\w+) -->\n```mermaid\n)(.*?)(```\n<!-- /graph -->)", re.DOTALL)
 
 

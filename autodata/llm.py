@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
+from autodata.cache import cache_key
 from autodata.models import ModelRegistry
 
 T = TypeVar("T", bound=BaseModel)
@@ -34,6 +35,7 @@ class CallRecord(TypedDict):
     output_tokens: int
     seconds: float
     attempts: int
+    cached: bool
 
 
 class MalformedOutput(ValueError):
@@ -171,10 +173,16 @@ def _response_format(method: str, schema: type[BaseModel]) -> dict | None:
 class _Attempts:
     """Shared retry loop state for one logical call."""
 
-    def __init__(self, registry: ModelRegistry, role: str):
+    def __init__(self, registry: ModelRegistry, role: str, sample: int = 0, cache_extra: dict | None = None):
         self.registry = registry
         self.role = role
+        self.sample = sample
+        self.cache_extra = cache_extra or {}
+        self.cached = False
         self.settings = registry.settings(role)
+        self.cache = getattr(registry, "cache", None)
+        limiter = getattr(registry, "limiter", None)
+        self.limiter = limiter(role) if callable(limiter) else None
         self.started = time.monotonic()
         self.attempts = 0
         self.input_tokens = 0
@@ -190,14 +198,33 @@ class _Attempts:
             output_tokens=self.output_tokens,
             seconds=round(time.monotonic() - self.started, 3),
             attempts=self.attempts,
+            cached=self.cached,
         )
 
     async def invoke(self, runnable: Any, messages: list[BaseMessage], config: dict) -> AIMessage:
         """Invoke with retries of transient failures; raises the last error when they are exhausted."""
+        key = None
+        if self.cache is not None:
+            extra = {
+                "temperature": self.settings.temperature,
+                "max_tokens": self.settings.max_tokens,
+                **self.cache_extra,
+            }
+            key = cache_key(self.role, self.settings.model, messages, self.sample, extra)
+            hit = self.cache.get(key)
+            if hit is not None:  # paid for before (e.g. before a crash): replay, count no tokens
+                self.cached = True
+                return hit
         while True:
             self.attempts += 1
             try:
-                reply = await runnable.ainvoke(messages, config=config)
+                if self.limiter is not None:
+                    async with self.limiter.slot():
+                        reply = await runnable.ainvoke(messages, config=config)
+                    tokens = sum(_usage(reply))
+                    self.limiter.record_tokens(tokens)
+                else:
+                    reply = await runnable.ainvoke(messages, config=config)
             except Exception as exc:
                 transient_budget = self.settings.max_retries
                 if not is_transient(exc) or self.attempts > transient_budget:
@@ -208,6 +235,8 @@ class _Attempts:
             tokens_in, tokens_out = _usage(reply)
             self.input_tokens += tokens_in
             self.output_tokens += tokens_out
+            if key is not None:
+                self.cache.put(key, reply)
             return reply
 
 
@@ -226,9 +255,11 @@ async def call_text(
     messages: list[BaseMessage],
     *,
     metadata: dict[str, Any] | None = None,
+    sample: int = 0,
 ) -> tuple[str | None, CallRecord]:
-    """Free-text call. Returns (text or None, record)."""
-    state = _Attempts(registry, role)
+    """Free-text call. Returns (text or None, record). ``sample`` numbers repeated samples of one prompt
+    (it keys the response cache)."""
+    state = _Attempts(registry, role, sample)
     chat = registry.chat(role)
     runnable = chat.bind(**_request_kwargs(registry, role, None))
     try:
@@ -250,6 +281,7 @@ async def call_structured(
     metadata: dict[str, Any] | None = None,
     parse_retries: int = 2,
     validate: Callable[[T], str | None] | None = None,
+    sample: int = 0,
 ) -> tuple[T | None, CallRecord]:
     """Structured call: constrained decoding as the endpoint supports, lenient parsing, retries.
 
@@ -257,8 +289,8 @@ async def call_structured(
     call is reported as failed (``None`` + a record with ``ok=False``). ``validate`` may reject a parsed
     reply for reasons the schema cannot express (it returns an error message, or None when fine).
     """
-    state = _Attempts(registry, role)
-    method = state.settings.structured_output
+    method = registry.settings(role).structured_output
+    state = _Attempts(registry, role, sample, {"schema": schema.__name__, "method": method})
     chat = registry.chat(role)
     config = _run_config(role, state.settings.model, metadata)
     if method == "function_calling":

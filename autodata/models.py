@@ -12,7 +12,9 @@ from typing import Protocol, runtime_checkable
 import httpx
 from langchain_core.language_models import BaseChatModel
 
+from autodata.cache import ResponseCache
 from autodata.config import ROLES, ConfigError, ModelsConfig, RoleModel
+from autodata.limits import EndpointLimiter
 
 
 @runtime_checkable
@@ -33,9 +35,11 @@ class EndpointUnavailable(ConfigError):
 class OpenAIModelRegistry:
     """``ChatOpenAI`` per role from a :class:`ModelsConfig`; embedded models start their server on demand."""
 
-    def __init__(self, config: ModelsConfig, retry_backoff: float = 1.0):
+    def __init__(self, config: ModelsConfig, retry_backoff: float = 1.0, cache: ResponseCache | None = None):
         self.config = config
         self.retry_backoff = retry_backoff
+        self.cache = cache
+        self._limiters: dict[str, EndpointLimiter] = {}
         self._models: dict[str, BaseChatModel] = {}
         self._lock = threading.Lock()
 
@@ -72,6 +76,19 @@ class OpenAIModelRegistry:
 
     def describe(self) -> dict[str, str]:
         return {role: self.settings(role).model for role in ROLES}
+
+    def limiter(self, role: str) -> EndpointLimiter | None:
+        """The limiter of the role's endpoint (one per base URL), or None when it has no limits."""
+        settings = self.settings(role)
+        if not (settings.max_parallel or settings.requests_per_minute or settings.tokens_per_minute):
+            return None
+        endpoint = settings.local or settings.base_url or "openai"
+        with self._lock:
+            if endpoint not in self._limiters:
+                self._limiters[endpoint] = EndpointLimiter(
+                    settings.max_parallel, settings.requests_per_minute, settings.tokens_per_minute
+                )
+            return self._limiters[endpoint]
 
     def preflight(self, timeout: float = 10.0) -> None:
         """Fail fast, before any work: keys present, every endpoint answers ``GET /models``."""

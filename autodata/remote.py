@@ -20,14 +20,24 @@ from autodata.context import RunContext
 from autodata.documents import Document, Skipped
 from autodata.llm import CallRecord
 from autodata.records import JsonlWriter
-from autodata.runner import FINISHED, Progress, RunSummary, finish_summary, tally, write_records
+from autodata.runner import (
+    FINISHED,
+    Progress,
+    RunSummary,
+    document_input,
+    finish_summary,
+    tally,
+    write_records,
+)
 
 NAMESPACE = uuid.UUID("6f1d7c2e-0b7a-4c51-9a43-5c3e2f0d9b11")
 CONTEXT_FIELDS = tuple(f.name for f in dataclasses.fields(RunContext) if f.name != "models")
 
 
-def remote_thread_id(doc: Document) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"doc-{doc.id}"))
+def remote_thread_id(doc: Document, out_dir: Path) -> str:
+    """Deterministic per run directory and document: the same command finds its threads again, and two
+    runs over the same documents never share a thread."""
+    return str(uuid.uuid5(NAMESPACE, f"{out_dir.resolve()}\x00doc-{doc.id}"))
 
 
 def context_payload(context: RunContext, doc: Document) -> dict[str, Any]:
@@ -60,7 +70,7 @@ class RemoteRunner:
         self.rejected = JsonlWriter(self.out_dir / "rejected.jsonl")
 
     async def _run_document(self, client, doc: Document) -> dict[str, Any]:
-        tid = remote_thread_id(doc)
+        tid = remote_thread_id(doc, self.out_dir)
         await client.threads.create(
             thread_id=tid, if_exists="do_nothing", metadata={"source": doc.path, "autodata_doc": doc.id}
         )
@@ -70,7 +80,7 @@ class RemoteRunner:
         if isinstance(values, dict) and values.get("status") in FINISHED and not pending:
             self.progress({"event": "skip", "source": doc.path, "status": values["status"]})
         else:
-            graph_input = None if pending else {"document": doc.text, "source": doc.path}
+            graph_input = None if pending else document_input(doc)
             self.progress({"event": "start", "source": doc.path, "resumed": bool(pending)})
             async for part in client.runs.stream(
                 tid,

@@ -110,6 +110,14 @@ def write_records(
         accepted.write(accepted_record(values, models))
 
 
+def document_input(doc: Document) -> dict[str, Any]:
+    """The graph input of one work unit (a document or one of its sections)."""
+    payload: dict[str, Any] = {"document": doc.text, "source": doc.path}
+    if getattr(doc, "span", None):
+        payload["span"] = list(doc.span)
+    return payload
+
+
 def thread_id(doc: Document) -> str:
     return f"doc-{doc.id}"
 
@@ -206,7 +214,7 @@ class Runner:
         if values.get("status") in FINISHED and not snapshot.next:
             self.progress({"event": "skip", "source": doc.path, "status": values["status"]})
         else:
-            graph_input = None if snapshot.next else {"document": doc.text, "source": doc.path}
+            graph_input = None if snapshot.next else document_input(doc)
             self.progress({"event": "start", "source": doc.path, "resumed": bool(snapshot.next)})
             while True:
                 async for chunk in graph.astream(

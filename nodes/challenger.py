@@ -76,7 +76,12 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         "mode": ctx.mode,
     }
     parsed, record = await call_structured(
-        registry(runtime), "challenger", messages, schema, metadata=metadata
+        registry(runtime),
+        "challenger",
+        messages,
+        schema,
+        metadata=metadata,
+        sample=task["attempt"] * 1000 + task["index"],
     )
     item = to_item(parsed) if parsed is not None else None
     emit(

@@ -36,7 +36,7 @@ async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: st
     models = registry(runtime)
     results = await asyncio.gather(
         *(
-            call_text(models, role, messages, metadata=call_metadata(state, runtime, sample=i))
+            call_text(models, role, messages, metadata=call_metadata(state, runtime, sample=i), sample=i)
             for i in range(k)
         )
     )

@@ -15,7 +15,7 @@ from string import Template
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-EDITABLE = frozenset({"challenger", "orchestrator", "feedback", "brief"})
+EDITABLE = frozenset({"challenger", "orchestrator", "feedback", "brief", "cot_challenger"})
 PROTECTED = frozenset({"solver", "judge_rubric", "judge_equivalence", "verifier"})
 SEPARATOR = "=== user ==="
 

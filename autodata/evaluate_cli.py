@@ -1,0 +1,82 @@
+"""``autodata evaluate DIR...``: the CLI side of :mod:`autodata.evaluate` (wired in ``autodata/cli.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+from autodata.config import ConfigError, load_models_config
+from autodata.evaluate import EVALUATION_FILE, evaluate_runs, render_table
+from autodata.models import OpenAIModelRegistry
+
+console = Console(stderr=True, highlight=False)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="re-solve the accepted items of one or more runs with fresh samples and compare them",
+    )
+    parser.add_argument("runs", nargs="+", help="run directories (each with accepted.jsonl)")
+    parser.add_argument(
+        "--samples", "-k", type=int, default=4, help="fresh answers per solver and item (default 4)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap confidence interval")
+    parser.add_argument("--concurrency", type=int, default=4, help="items solved at once")
+    parser.add_argument(
+        "--profile", default="local", help="model profile: local (embedded, default) or openai"
+    )
+    parser.add_argument("--config", default=None, help="TOML file with per-role models (see README)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="ROLE.FIELD=VALUE",
+        help="override one model setting, e.g. --set judge.model=gpt-4o (repeatable)",
+    )
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if not os.environ.get("LANGSMITH_API_KEY") and not os.environ.get("LANGCHAIN_API_KEY"):
+        os.environ.setdefault("LANGSMITH_TRACING", "false")
+    missing = [d for d in args.runs if not (Path(d) / "accepted.jsonl").is_file()]
+    if missing:
+        console.print(f"[bold red]error:[/] not a run directory (no accepted.jsonl): {', '.join(missing)}")
+        return 2
+    try:
+        config = load_models_config(args.profile, args.config, args.overrides)
+        registry = OpenAIModelRegistry(config)
+        console.print(f"checking model endpoints ({config.profile} profile)...")
+        registry.preflight()
+    except ConfigError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    except Exception as exc:  # e.g. the embedded models are not installed
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
+    if config.local_models() and args.concurrency > 1:
+        args.concurrency = 1  # the embedded CPU servers serialise requests anyway
+    try:
+        reports = asyncio.run(
+            evaluate_runs(
+                args.runs,
+                registry,
+                samples=max(1, args.samples),
+                seed=args.seed,
+                concurrency=args.concurrency,
+            )
+        )
+    except KeyboardInterrupt:
+        console.print("[bold yellow]interrupted[/]")
+        return 130
+    Console().print(render_table(reports))
+    for report in reports:
+        console.print(f"wrote {Path(report['run']) / EVALUATION_FILE}")
+    return 0

@@ -1,0 +1,77 @@
+"""Per-endpoint request limits: parallel requests, requests per minute, tokens per minute.
+
+One limiter per endpoint (base URL), shared by every role that uses it, so an endpoint is kept busy but
+never flooded. ``429 Retry-After`` is honoured by the retry loop in :mod:`autodata.llm`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from contextlib import asynccontextmanager
+
+
+class EndpointLimiter:
+    def __init__(
+        self,
+        max_parallel: int | None = None,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        clock=time.monotonic,
+    ):
+        self.max_parallel = max_parallel
+        self.requests_per_minute = requests_per_minute
+        self.tokens_per_minute = tokens_per_minute
+        self._semaphore = asyncio.Semaphore(max_parallel) if max_parallel else None
+        self._clock = clock
+        self._starts: deque[float] = deque()
+        self._tokens: deque[tuple[float, int]] = deque()
+        self._lock = asyncio.Lock()
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    def _prune(self, now: float) -> None:
+        while self._starts and now - self._starts[0] >= 60:
+            self._starts.popleft()
+        while self._tokens and now - self._tokens[0][0] >= 60:
+            self._tokens.popleft()
+
+    def _wait_time(self, now: float) -> float:
+        self._prune(now)
+        waits = [0.0]
+        if self.requests_per_minute and len(self._starts) >= self.requests_per_minute:
+            waits.append(60 - (now - self._starts[0]))
+        if (
+            self.tokens_per_minute
+            and self._tokens
+            and sum(t for _, t in self._tokens) >= self.tokens_per_minute
+        ):
+            waits.append(60 - (now - self._tokens[0][0]))
+        return max(waits)
+
+    async def _admit(self) -> None:
+        async with self._lock:  # requests are admitted in arrival order
+            while (wait := self._wait_time(self._clock())) > 0:
+                await asyncio.sleep(wait)
+            self._starts.append(self._clock())
+
+    @asynccontextmanager
+    async def slot(self):
+        if self._semaphore is not None:
+            await self._semaphore.acquire()
+        try:
+            await self._admit()
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            try:
+                yield
+            finally:
+                self.in_flight -= 1
+        finally:
+            if self._semaphore is not None:
+                self._semaphore.release()
+
+    def record_tokens(self, tokens: int) -> None:
+        if self.tokens_per_minute and tokens:
+            self._tokens.append((self._clock(), tokens))

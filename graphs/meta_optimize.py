@@ -1,0 +1,61 @@
+"""The outer loop: meta-optimisation of the editable prompts over a population of variants.
+
+    init -> select_parent (Boltzmann over validation scores) -> rollout (parent on a training minibatch)
+         -> analyze (root-cause analysis) -> edit (one prompt rewritten) -> guard (guardrails, duplicates)
+         -> evaluate(parent) || evaluate(child) (parallel Send branches on the validation documents)
+         -> record (keep the child only if strictly better) -> select_parent ... -> report
+
+``graph`` is compiled without a checkpointer (for ``langgraph dev`` / Studio); ``autodata optimize``
+compiles it with a SQLite saver under the run directory through :func:`build_graph`, so a run resumes.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from autodata.meta_state import EvalTask, MetaContext, MetaInput, MetaState
+from autodata.nodes.meta_nodes import (
+    after_guard,
+    analyze,
+    edit,
+    evaluate,
+    guard,
+    init,
+    record,
+    report,
+    rollout,
+    select_parent,
+    should_continue,
+)
+
+
+def build_builder() -> StateGraph:
+    builder = StateGraph(MetaState, context_schema=MetaContext, input_schema=MetaInput)
+    builder.add_node("init", init)
+    builder.add_node("select_parent", select_parent)
+    builder.add_node("rollout", rollout)
+    builder.add_node("analyze", analyze)
+    builder.add_node("edit", edit)
+    builder.add_node("guard", guard)
+    builder.add_node("evaluate", evaluate, input_schema=EvalTask)
+    builder.add_node("record", record)
+    builder.add_node("report", report)
+
+    builder.add_edge(START, "init")
+    builder.add_conditional_edges("init", should_continue, ["select_parent", "report"])
+    builder.add_edge("select_parent", "rollout")
+    builder.add_edge("rollout", "analyze")
+    builder.add_edge("analyze", "edit")
+    builder.add_edge("edit", "guard")
+    builder.add_conditional_edges("guard", after_guard, ["evaluate", "record"])
+    builder.add_edge("evaluate", "record")
+    builder.add_conditional_edges("record", should_continue, ["select_parent", "report"])
+    builder.add_edge("report", END)
+    return builder
+
+
+def build_graph(checkpointer=None):
+    return build_builder().compile(checkpointer=checkpointer, name="meta_optimize")
+
+
+graph = build_graph()

@@ -1,0 +1,107 @@
+"""Score (CoT Self-Instruct baseline): record the single pass, in code.
+
+The baseline has no feedback loop, so "accepted" means *passed the final quality filter* (format rules,
+leakage check, LLM verifier) with every solver and judge call scored. The weak/strong scores of the one
+solving pass are kept for the report, and the verdict the agentic acceptance rule would have given is kept
+in the round's ``detail`` (it does not decide anything here).
+"""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from autodata.context import RunContext
+from autodata.evals.acceptance import decide as apply_preset
+from autodata.evals.acceptance import mean
+from autodata.nodes.common import context, emit
+from autodata.nodes.decide import INFRA_REASON, _failed, _scores, item_id, judge_round
+from autodata.state import RoundRecord, SelfInstructState
+
+ACCEPTED = "accepted"
+
+
+def after_judge(state: SelfInstructState) -> str:
+    """The strong solver always runs once the weak answers are scored (no weak gate: the scores are
+    the report)."""
+    if state.get("phase") != "weak":
+        return "score"
+    weak = state.get("weak", [])
+    if not weak or _failed(weak):
+        return "score"
+    return "strong_solver"
+
+
+def after_verifier(state: SelfInstructState) -> str:
+    return "weak_solver" if state.get("current") else "score"
+
+
+def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+    ctx = context(runtime)
+    weak, strong = state.get("weak", []), state.get("strong", [])
+    weak_scores, strong_scores = _scores(weak), _scores(strong)
+    weak_mean = mean(weak_scores) if weak_scores else None
+    strong_mean = mean(strong_scores) if strong_scores else None
+    gap = round(strong_mean - weak_mean, 4) if weak_mean is not None and strong_mean is not None else None
+    item = state.get("current")
+    if not item:
+        verdict = judge_round(state)  # the first screening failure (or failed calls)
+        reason, detail = verdict.reason, verdict.detail
+    elif problem := _failed(weak) or _failed(strong) or (None if strong else "the strong solver did not run"):
+        reason, detail = INFRA_REASON, f"solver/judge: {problem}"
+    else:
+        rule = apply_preset(state["preset"], weak_scores, strong_scores)
+        reason = ACCEPTED
+        detail = (
+            f"passed the quality filter; acceptance rule {state['preset']} would say "
+            f"{rule.reason}: {rule.detail}"
+        )
+    status = ACCEPTED if reason == ACCEPTED else ("failed" if reason == INFRA_REASON else "exhausted")
+    record = RoundRecord(
+        round=state["round"],
+        attempt=state["attempt"],
+        counted=reason != INFRA_REASON,
+        reason=reason,
+        detail=detail,
+        item=item,
+        screenings=state.get("screenings", []),
+        weak=weak,
+        strong=strong,
+        weak_scores=weak_scores,
+        strong_scores=strong_scores,
+        weak_mean=weak_mean,
+        strong_mean=strong_mean,
+        gap=gap,
+    )
+    update: dict = {"rounds": [record], "status": status}
+    if status == ACCEPTED:
+        update["accepted"] = {
+            "id": item_id(state["source"], state["span"], item["question"]),
+            "source": {"path": state["source"], "span": state["span"]},
+            "mode": state["mode"],
+            "preset": state["preset"],
+            "question": item["question"],
+            "context": item["context"],
+            "answer": item["answer"],
+            "rubric": item["rubric"],
+            "question_type": item["question_type"],
+            "skills": item["skills"],
+            "weak_scores": weak_scores,
+            "strong_scores": strong_scores,
+            "weak_mean": weak_mean,
+            "strong_mean": strong_mean,
+            "gap": gap,
+            "rounds": state["round"],
+            "variant": ctx.variant,
+        }
+    emit(
+        runtime,
+        event="round",
+        source=state.get("source"),
+        round=state["round"],
+        reason=reason,
+        detail=detail,
+        weak_mean=weak_mean,
+        strong_mean=strong_mean,
+        status=status,
+    )
+    return update

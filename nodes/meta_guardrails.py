@@ -1,0 +1,123 @@
+"""Guardrails of the meta-optimiser, in code (pure functions): what an edit may change, and duplicates.
+
+- an edit may only replace one of the EDITABLE prompts the inner loop uses (challenger, orchestrator,
+  feedback, brief); solver, judge and verifier prompts, the acceptance rule and the sample counts are not
+  prompt files a variant can hold, so no edit can reach them;
+- the edited template must keep exactly the ``$placeholders`` the code fills (checked by rendering it);
+- identical or near-identical variants are detected so they are not evaluated again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from string import Template
+
+from autodata.prompts.loader import EDITABLE, SEPARATOR, load_prompt
+
+OPTIMIZABLE = tuple(n for n in ("challenger", "orchestrator", "feedback", "brief") if n in EDITABLE)
+MAX_PROMPT_CHARS = 20_000
+
+
+class GuardrailError(ValueError):
+    pass
+
+
+def required_placeholders(name: str) -> frozenset[str]:
+    """The placeholders the code fills for prompt ``name`` (those of the shipped template)."""
+    seed = load_prompt(name)
+    return frozenset(seed.system.get_identifiers()) | frozenset(seed.user.get_identifiers())
+
+
+def check_target(name: str) -> None:
+    if name not in OPTIMIZABLE:
+        raise GuardrailError(
+            f"prompt {name!r} may not be edited: only {', '.join(OPTIMIZABLE)} are editable "
+            "(solver, judge and verifier prompts, the acceptance rule and sample counts are fixed)"
+        )
+
+
+def _split(text: str) -> tuple[str, str]:
+    if SEPARATOR in text:
+        system, user = text.split(SEPARATOR, 1)
+        return system, user
+    return "", text
+
+
+def check_template(name: str, text: str) -> None:
+    """The edited file must render with exactly the keys the code passes, and say something."""
+    if not text.strip():
+        raise GuardrailError(f"edited prompt {name!r} is empty")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise GuardrailError(f"edited prompt {name!r} is longer than {MAX_PROMPT_CHARS} characters")
+    if text.count(SEPARATOR) > 1:
+        raise GuardrailError(f"edited prompt {name!r} has more than one {SEPARATOR!r} line")
+    required = required_placeholders(name)
+    system, user = (Template(part) for part in _split(text))
+    for part in (system, user):
+        if not part.is_valid():
+            raise GuardrailError(f"edited prompt {name!r} has an invalid placeholder (write $$ for a dollar)")
+    found = set(system.get_identifiers()) | set(user.get_identifiers())
+    if missing := sorted(required - found):
+        raise GuardrailError(f"edited prompt {name!r} dropped placeholder(s) {', '.join(missing)}")
+    if unknown := sorted(found - required):
+        raise GuardrailError(
+            f"edited prompt {name!r} uses placeholder(s) the code does not fill: {', '.join(unknown)}"
+        )
+    values = {key: f"<{key}>" for key in required}
+    try:
+        rendered = system.substitute(values) + user.substitute(values)
+    except (KeyError, ValueError) as exc:  # pragma: no cover - is_valid/get_identifiers catch these
+        raise GuardrailError(f"edited prompt {name!r} does not render: {exc}") from exc
+    if not user.substitute(values).strip():
+        raise GuardrailError(f"edited prompt {name!r} has an empty user message")
+    assert rendered
+
+
+def check_edit(name: str, text: str) -> None:
+    check_target(name)
+    check_template(name, text)
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def variant_text(prompts: Mapping[str, str]) -> str:
+    """One normalised string of a variant's editable prompts (in a fixed order)."""
+    return "\n".join(f"## {name}\n{normalize(prompts.get(name, ''))}" for name in OPTIMIZABLE)
+
+
+def text_hash(prompts: Mapping[str, str]) -> str:
+    return hashlib.sha256(variant_text(prompts).encode()).hexdigest()[:16]
+
+
+def similarity(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < 0.9 or matcher.quick_ratio() < 0.9:
+        return matcher.quick_ratio()
+    return matcher.ratio()
+
+
+def variant_similarity(a: Mapping[str, str], b: Mapping[str, str]) -> float:
+    """The lowest per-prompt similarity of two variants (1.0: the same after normalisation)."""
+    return min(similarity(normalize(a.get(n, "")), normalize(b.get(n, ""))) for n in OPTIMIZABLE)
+
+
+def find_duplicate(
+    prompts: Mapping[str, str], known: Iterable[tuple[str, Mapping[str, str]]], threshold: float = 0.99
+) -> tuple[str, float] | None:
+    """The first known variant identical (same normalised hash) or near-identical to ``prompts``: every
+    editable prompt at least ``threshold`` similar (difflib ratio of the normalised texts)."""
+    digest = text_hash(prompts)
+    for variant_id, other in known:
+        if text_hash(other) == digest:
+            return variant_id, 1.0
+        score = variant_similarity(prompts, other)
+        if score >= threshold:
+            return variant_id, round(score, 4)
+    return None

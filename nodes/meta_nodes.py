@@ -1,0 +1,448 @@
+"""Nodes of the outer meta-optimisation loop (``graphs/meta_optimize.py``).
+
+    init -> select_parent -> rollout -> analyze -> edit -> guard -> evaluate(parent) || evaluate(child)
+         -> record -> select_parent ... -> report
+
+Every LLM call is counted in ``cost``; the loop stops after ``iterations`` or when ``budget`` calls are
+spent (checked before an iteration starts). Decisions (which parent, accept or reject the child, guardrails)
+are code; only the analysis and the edit are written by models (roles ``analyzer`` and ``editor``, which
+fall back to the orchestrator's model when the registry has no such role).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from string import Template
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+from pydantic import BaseModel, Field
+
+from autodata.documents import Document
+from autodata.llm import call_structured, call_text
+from autodata.meta_state import Cost, EvalResult, EvalTask, MetaContext, MetaState, VariantInfo, add_costs
+from autodata.nodes.common import emit
+from autodata.nodes.meta_guardrails import (
+    OPTIMIZABLE,
+    GuardrailError,
+    check_edit,
+    find_duplicate,
+    required_placeholders,
+    text_hash,
+)
+from autodata.nodes.meta_inner import cost_of, metrics, run_variant, trajectories
+from autodata.nodes.meta_store import (
+    SEED,
+    append_iteration,
+    package_prompts,
+    read_iterations,
+    read_meta,
+    read_prompts,
+    unified_diff,
+    update_meta,
+    variant_dir,
+    write_best,
+    write_meta,
+    write_prompts,
+    write_report,
+)
+from autodata.prompts.loader import PACKAGE_DIR, SEPARATOR
+
+META_ROLES = {"analyzer": "orchestrator", "editor": "orchestrator"}
+IN_POPULATION = ("seed", "accepted")
+
+
+class EditOut(BaseModel):
+    prompt: str = Field(description="name of the ONE prompt file to replace")
+    new_text: str = Field(description="the complete new prompt file")
+    rationale: str = Field(default="", description="why this change addresses the analysis")
+
+
+class MetaRegistry:
+    """A model registry that also serves ``analyzer``/``editor``: their own models when configured,
+    otherwise the orchestrator's."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def _role(self, role: str) -> str:
+        if role in META_ROLES:
+            try:
+                self.inner.settings(role)
+                self.inner.chat(role)
+                return role
+            except Exception:
+                return META_ROLES[role]
+        return role
+
+    def chat(self, role: str):
+        return self.inner.chat(self._role(role))
+
+    def settings(self, role: str):
+        return self.inner.settings(self._role(role))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def ctx_of(runtime: Runtime[MetaContext] | None) -> MetaContext:
+    ctx = getattr(runtime, "context", None)
+    if ctx is None:
+        return MetaContext()
+    if isinstance(ctx, dict):
+        return MetaContext(**ctx)
+    return ctx
+
+
+def _registry(ctx: MetaContext) -> MetaRegistry:
+    return MetaRegistry(ctx.inner_context().registry())
+
+
+def _meta_prompt(name: str) -> tuple[Template, Template]:
+    raw = (PACKAGE_DIR / f"{name}.md").read_text(encoding="utf-8")
+    system, user = raw.split(SEPARATOR, 1)
+    return Template(system.strip("\n")), Template(user.strip("\n"))
+
+
+def _messages(name: str, **values: Any):
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    system, user = _meta_prompt(name)
+    text = {k: str(v) for k, v in values.items()}
+    return [SystemMessage(content=system.substitute(text)), HumanMessage(content=user.substitute(text))]
+
+
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def score(info: VariantInfo) -> float:
+    """A variant's validation pass rate, averaged over its evaluations (0 before the first one)."""
+    return mean(info["val_pass_rates"]) or 0.0
+
+
+def gap(info: VariantInfo) -> float:
+    return mean(info["val_gaps"]) or 0.0
+
+
+def boltzmann_pick(ids: list[str], scores: list[float], temperature: float, rng: random.Random) -> str:
+    """Sample one id with probability proportional to exp(score / T) (T <= 0: the best one)."""
+    if temperature <= 0:
+        return max(zip(scores, ids, strict=True))[1]
+    top = max(scores)
+    weights = [math.exp((s - top) / temperature) for s in scores]
+    return rng.choices(ids, weights=weights, k=1)[0]
+
+
+def best_variant(variants: dict[str, VariantInfo]) -> str:
+    population = [v for v in variants.values() if v["status"] in IN_POPULATION]
+    return max(population, key=lambda v: (score(v), gap(v), -v["iteration"]))["id"]
+
+
+def is_better(child: EvalResult, parent: VariantInfo) -> bool:
+    """Strictly better on validation pass rate than the parent's average; ties broken by mean gap."""
+    parent_rate = score(parent)
+    if not math.isclose(child["pass_rate"], parent_rate, abs_tol=1e-9):
+        return child["pass_rate"] > parent_rate
+    return child["mean_gap"] > gap(parent) + 1e-9
+
+
+def _docs(documents: list[Document], paths: list[str]) -> list[Document]:
+    by_path = {d.path: d for d in documents}
+    return [by_path[p] for p in paths if p in by_path]
+
+
+def _cost_diff(now: Cost | None, before: Cost | None) -> Cost:
+    now, before = add_costs(None, now), add_costs(None, before)
+    return Cost(**{k: now[k] - before[k] for k in now})  # type: ignore[typeddict-item]
+
+
+# --- nodes -------------------------------------------------------------------------------------------
+
+
+def init(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    ctx = ctx_of(runtime)
+    seed_dir = variant_dir(ctx.out_dir, SEED)
+    if not (seed_dir / "challenger.md").is_file():
+        write_prompts(seed_dir, package_prompts())
+    if state.get("variants"):
+        return {}
+    prompts = read_prompts(ctx.out_dir, SEED)
+    info = VariantInfo(
+        id=SEED,
+        parent=None,
+        iteration=0,
+        status="seed",
+        changed_prompt=None,
+        text_hash=text_hash(prompts),
+        val_pass_rates=[],
+        val_gaps=[],
+    )
+    write_meta(ctx.out_dir, SEED, {**info, "diff": "", "analysis": "", "cost": add_costs(None, None)})
+    return {"variants": {SEED: info}, "iteration": 0, "cost": add_costs(None, None)}
+
+
+def should_continue(state: MetaState, runtime: Runtime[MetaContext]) -> str:
+    ctx = ctx_of(runtime)
+    if state.get("iteration", 0) >= ctx.iterations:
+        return "report"
+    if ctx.budget is not None and state.get("cost", {}).get("calls", 0) >= ctx.budget:
+        return "report"
+    return "select_parent"
+
+
+def select_parent(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    ctx = ctx_of(runtime)
+    iteration = state.get("iteration", 0) + 1
+    rng = random.Random(f"{ctx.seed}:{iteration}")  # reproducible, and the same again after a resume
+    population = [v for v in state["variants"].values() if v["status"] in IN_POPULATION]
+    parent = boltzmann_pick(
+        [v["id"] for v in population], [score(v) for v in population], ctx.temperature, rng
+    )
+    paths = [d.path for d in ctx.train]
+    minibatch = rng.sample(paths, min(max(1, ctx.minibatch), len(paths)))
+    emit(runtime, event="meta_iteration", iteration=iteration, parent=parent, minibatch=minibatch)
+    return {
+        "parent": parent,
+        "child": None,
+        "minibatch": minibatch,
+        "trajectories": "",
+        "rollout": {},
+        "analysis": "",
+        "edit": None,
+        "outcome": "",
+        "outcome_detail": "",
+        "cost_at_start": add_costs(None, state.get("cost")),
+    }
+
+
+async def rollout(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    ctx = ctx_of(runtime)
+    parent = state["parent"]
+    results = await run_variant(
+        _docs(ctx.train, state["minibatch"]),
+        ctx.inner_context(),
+        str(variant_dir(ctx.out_dir, parent)),
+        parent,
+        ctx.concurrency,
+    )
+    summary = metrics(results)
+    emit(runtime, event="meta_rollout", parent=parent, accepted=summary["accepted"])
+    return {"trajectories": trajectories(results), "rollout": summary, "cost": summary["cost"]}
+
+
+async def analyze(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    ctx = ctx_of(runtime)
+    rollout_summary = state.get("rollout", {})
+    reasons = rollout_summary.get("reasons", {})
+    messages = _messages(
+        "meta_analyzer",
+        variant=state["parent"],
+        accepted=rollout_summary.get("accepted", 0),
+        documents=rollout_summary.get("documents", 0),
+        reasons="\n".join(f"- {k}: {v}" for k, v in reasons.items()) or "(none)",
+        trajectories=state.get("trajectories", ""),
+    )
+    text, record = await call_text(
+        _registry(ctx), "analyzer", messages, metadata={"variant": state["parent"], "meta": "analyze"}
+    )
+    analysis = (text or "").strip() or f"(the analyzer call failed: {record['error']})"
+    return {"analysis": analysis[:4000], "cost": cost_of([record])}
+
+
+async def edit(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    ctx = ctx_of(runtime)
+    current = read_prompts(ctx.out_dir, state["parent"])
+    listing = "\n\n".join(
+        f"## {name} (placeholders: {', '.join('$' + p for p in sorted(required_placeholders(name)))})\n"
+        f"```\n{current[name]}\n```"
+        for name in OPTIMIZABLE
+    )
+    messages = _messages(
+        "meta_editor", editable=", ".join(OPTIMIZABLE), analysis=state.get("analysis", ""), prompts=listing
+    )
+    parsed, record = await call_structured(
+        _registry(ctx), "editor", messages, EditOut, metadata={"variant": state["parent"], "meta": "edit"}
+    )
+    edit_out = None if parsed is None else {**parsed.model_dump(), "prompt": parsed.prompt.strip()}
+    return {"edit": edit_out, "cost": cost_of([record]), "outcome_detail": record["error"] or ""}
+
+
+def guard(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    """Guardrails in code; writes the child's files whatever the outcome."""
+    ctx = ctx_of(runtime)
+    iteration = state.get("iteration", 0) + 1
+    parent, child = state["parent"], f"it{iteration:03d}"
+    variants = dict(state["variants"])
+    parent_prompts = read_prompts(ctx.out_dir, parent)
+    edit_out = state.get("edit")
+    outcome, detail, prompts, diff, name = "pending", "", dict(parent_prompts), "", None
+    if edit_out is None:
+        outcome, detail = (
+            "invalid",
+            f"the editor produced no usable edit ({state.get('outcome_detail') or '?'})",
+        )
+    else:
+        name = edit_out["prompt"]
+        try:
+            check_edit(name, edit_out["new_text"])
+        except GuardrailError as exc:
+            outcome, detail = "invalid", str(exc)
+        else:
+            prompts[name] = edit_out["new_text"].strip("\n") + "\n"
+            diff = unified_diff(name, parent_prompts[name], prompts[name], parent, child)
+            known = [
+                (v["id"], read_prompts(ctx.out_dir, v["id"]))
+                for v in variants.values()
+                if v["status"] in ("seed", "accepted", "rejected", "pending")
+            ]
+            if dup := find_duplicate(prompts, known, ctx.similarity):
+                outcome, detail = "duplicate", f"same as variant {dup[0]} (similarity {dup[1]:.3f})"
+    folder = variant_dir(ctx.out_dir, child)
+    if outcome == "invalid":
+        folder.mkdir(parents=True, exist_ok=True)
+        if edit_out:
+            (folder / "rejected_edit.md").write_text(edit_out["new_text"], encoding="utf-8")
+    else:
+        write_prompts(folder, prompts)
+    info = VariantInfo(
+        id=child,
+        parent=parent,
+        iteration=iteration,
+        status=outcome,
+        changed_prompt=name,
+        text_hash=text_hash(prompts),
+        val_pass_rates=[],
+        val_gaps=[],
+    )
+    write_meta(
+        ctx.out_dir,
+        child,
+        {
+            **info,
+            "detail": detail,
+            "diff": diff,
+            "analysis": state.get("analysis", ""),
+            "rationale": (edit_out or {}).get("rationale", ""),
+            "cost": _cost_diff(state.get("cost"), state.get("cost_at_start")),
+        },
+    )
+    variants[child] = info
+    emit(runtime, event="meta_edit", child=child, prompt=name, outcome=outcome, detail=detail)
+    return {"variants": variants, "child": child, "outcome": outcome, "outcome_detail": detail}
+
+
+def after_guard(state: MetaState) -> list[Send] | str:
+    if state.get("outcome") != "pending":
+        return "record"
+    iteration = state.get("iteration", 0) + 1
+    return [
+        Send("evaluate", EvalTask(iteration=iteration, variant=state["parent"], role="parent")),
+        Send("evaluate", EvalTask(iteration=iteration, variant=state["child"], role="child")),
+    ]
+
+
+async def evaluate(task: EvalTask, runtime: Runtime[MetaContext]) -> dict:
+    """One variant on all validation documents (the parent and the child run as parallel branches)."""
+    ctx = ctx_of(runtime)
+    results = await run_variant(
+        ctx.val,
+        ctx.inner_context(),
+        str(variant_dir(ctx.out_dir, task["variant"])),
+        task["variant"],
+        ctx.concurrency,
+    )
+    m = metrics(results)
+    result = EvalResult(
+        iteration=task["iteration"],
+        variant=task["variant"],
+        role=task["role"],
+        documents=m["documents"],
+        accepted=m["accepted"],
+        pass_rate=m["pass_rate"],
+        mean_gap=m["mean_gap"],
+        reasons=m["reasons"],
+        cost=m["cost"],
+    )
+    emit(runtime, event="meta_eval", **{k: result[k] for k in ("variant", "role", "pass_rate")})
+    return {"evals": [result], "cost": m["cost"]}
+
+
+def record(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    ctx = ctx_of(runtime)
+    iteration = state.get("iteration", 0) + 1
+    variants = {k: {**v} for k, v in state["variants"].items()}
+    parent_id, child_id = state["parent"], state.get("child")
+    parent = variants[parent_id]
+    evals = {e["role"]: e for e in state.get("evals", []) if e["iteration"] == iteration}
+    outcome = state.get("outcome", "invalid")
+    detail = state.get("outcome_detail", "")
+    child_eval, parent_eval = evals.get("child"), evals.get("parent")
+    if parent_eval:
+        parent["val_pass_rates"] = [*parent["val_pass_rates"], parent_eval["pass_rate"]]
+        parent["val_gaps"] = [*parent["val_gaps"], parent_eval["mean_gap"]]
+        update_meta(
+            ctx.out_dir, parent_id, val_pass_rates=parent["val_pass_rates"], val_gaps=parent["val_gaps"]
+        )
+    if outcome == "pending" and child_eval and child_id:
+        child = variants[child_id]
+        child["val_pass_rates"] = [child_eval["pass_rate"]]
+        child["val_gaps"] = [child_eval["mean_gap"]]
+        outcome = "accepted" if is_better(child_eval, parent) else "rejected"
+        child["status"] = outcome
+    elif outcome == "pending":  # pragma: no cover - evaluation branches always report
+        outcome, detail = "invalid", "no evaluation result"
+        variants[child_id]["status"] = outcome
+    iteration_cost = _cost_diff(state.get("cost"), state.get("cost_at_start"))
+    if child_id:
+        child = variants[child_id]
+        meta = read_meta(ctx.out_dir, child_id)
+        creation = meta.get("cost", add_costs(None, None))
+        update_meta(
+            ctx.out_dir,
+            child_id,
+            status=child["status"],
+            val_pass_rates=child["val_pass_rates"],
+            val_gaps=child["val_gaps"],
+            evaluation=child_eval,
+            cost=add_costs(creation, child_eval["cost"] if child_eval else None),
+        )
+    best = best_variant(variants)
+    write_best(ctx.out_dir, best)
+    row = {
+        "iteration": iteration,
+        "parent": parent_id,
+        "child": child_id,
+        "prompt": variants[child_id]["changed_prompt"] if child_id else None,
+        "outcome": outcome,
+        "detail": detail,
+        "minibatch": state.get("minibatch", []),
+        "minibatch_accepted": state.get("rollout", {}).get("accepted"),
+        "parent_pass_rate": parent_eval["pass_rate"] if parent_eval else None,
+        "parent_mean_pass_rate": round(score(parent), 4),
+        "parent_gap": parent_eval["mean_gap"] if parent_eval else None,
+        "child_pass_rate": child_eval["pass_rate"] if child_eval else None,
+        "child_gap": child_eval["mean_gap"] if child_eval else None,
+        "best": best,
+        "best_pass_rate": round(score(variants[best]), 4),
+        "seed_pass_rate": round(score(variants[SEED]), 4) if variants[SEED]["val_pass_rates"] else None,
+        "cost": iteration_cost,
+        "total_cost": add_costs(None, state.get("cost")),
+    }
+    append_iteration(ctx.out_dir, row)
+    emit(runtime, event="meta_record", iteration=iteration, outcome=outcome, best=best)
+    return {"variants": variants, "iteration": iteration, "outcome": outcome, "log": [row]}
+
+
+def report(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+    ctx = ctx_of(runtime)
+    variants = state.get("variants", {})
+    best = best_variant(variants) if variants else SEED
+    write_best(ctx.out_dir, best)
+    rows = read_iterations(ctx.out_dir)
+    best_score = score(variants[best]) if variants.get(best, {}).get("val_pass_rates") else None
+    path = write_report(ctx.out_dir, rows, best, best_score)
+    emit(runtime, event="meta_report", path=str(path), best=best)
+    return {}
