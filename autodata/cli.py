@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from autodata import evaluate_cli, export_cli, optimize_cli
+from autodata.cache import ResponseCache
 from autodata.config import ConfigError, load_models_config
 from autodata.context import RunContext
 from autodata.documents import load_documents
@@ -287,6 +288,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    registry.cache = ResponseCache(out / "responses.sqlite")  # completed calls are never paid twice
     (out / "run.json").write_text(
         json.dumps(
             {

@@ -1,0 +1,76 @@
+"""Response cache (no completed call is paid for twice) and per-endpoint limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fakes import FakeRegistry
+from langchain_core.messages import HumanMessage
+
+from autodata.cache import ResponseCache
+from autodata.config import RoleModel
+from autodata.limits import EndpointLimiter
+from autodata.llm import call_text
+
+
+async def test_cached_calls_replay_per_sample_and_cost_nothing(tmp_path):
+    messages = [HumanMessage(content="Question?")]
+    first = FakeRegistry({"weak_solver": ["answer one", "answer two"]})
+    first.cache = ResponseCache(tmp_path / "responses.sqlite")
+    a = await call_text(first, "weak_solver", messages, sample=0)
+    b = await call_text(first, "weak_solver", messages, sample=1)
+    assert (a[0], b[0]) == ("answer one", "answer two") and not a[1]["cached"]
+
+    second = FakeRegistry({"weak_solver": ["never sent"]})
+    second.cache = ResponseCache(tmp_path / "responses.sqlite")  # a new process after a crash
+    replay = [await call_text(second, "weak_solver", messages, sample=i) for i in (0, 1)]
+    assert [text for text, _ in replay] == ["answer one", "answer two"]
+    assert all(record["cached"] for _, record in replay)
+    assert second.models["weak_solver"].seen == []
+    fresh, record = await call_text(second, "weak_solver", messages, sample=2)
+    assert fresh == "never sent" and not record["cached"]
+
+
+async def test_failed_calls_are_not_cached(tmp_path):
+    from fakes import server_error
+
+    registry = FakeRegistry({"judge": [server_error()]})
+    registry.cache = ResponseCache(tmp_path / "responses.sqlite")
+    text, record = await call_text(registry, "judge", [HumanMessage(content="x")])
+    assert text is None and not record["ok"] and len(registry.cache) == 0
+
+
+async def test_limiter_bounds_parallel_requests_on_an_endpoint():
+    limiter = EndpointLimiter(max_parallel=3)
+
+    async def request():
+        async with limiter.slot():
+            await asyncio.sleep(0.02)
+
+    await asyncio.gather(*(request() for _ in range(12)))
+    assert limiter.peak_in_flight == 3
+
+
+async def test_limiter_requests_per_minute_uses_a_sliding_window():
+    now = [0.0]
+    limiter = EndpointLimiter(requests_per_minute=2, clock=lambda: now[0])
+    for _ in range(2):
+        async with limiter.slot():
+            pass
+    assert limiter._wait_time(now[0]) == 60
+    now[0] = 61.0
+    assert limiter._wait_time(now[0]) == 0
+
+
+def test_roles_on_one_endpoint_share_a_limiter():
+    from autodata.config import load_models_config
+    from autodata.models import OpenAIModelRegistry
+
+    config = load_models_config(
+        "openai", overrides=["all.base_url=http://127.0.0.1:9/v1", "all.max_parallel=4"], environ={}
+    )
+    registry = OpenAIModelRegistry(config)
+    assert registry.limiter("judge") is registry.limiter("challenger")
+    assert registry.limiter("judge").max_parallel == 4
+    assert OpenAIModelRegistry(load_models_config("openai", environ={})).limiter("judge") is None
+    assert RoleModel(model="m").max_parallel is None
