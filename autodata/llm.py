@@ -329,16 +329,20 @@ async def call_structured(
     return None, state.record(False, f"malformed output: {last_error}")
 
 
-def summarize_calls(calls: list[CallRecord]) -> dict[str, dict[str, float]]:
-    """Per-role totals: calls, failed, input/output tokens, seconds."""
-    out: dict[str, dict[str, float]] = {}
+def summarize_calls(
+    calls: list[CallRecord], into: dict[str, dict[str, float]] | None = None
+) -> dict[str, dict[str, float]]:
+    """Per-role totals (calls, failed, cached, input/output tokens, seconds), added into ``into``."""
+    out: dict[str, dict[str, float]] = {} if into is None else into
     for call in calls:
         row = out.setdefault(
-            call["role"], {"calls": 0, "failed": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0}
+            call["role"],
+            {"calls": 0, "failed": 0, "cached": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0},
         )
         row["calls"] += 1
         row["failed"] += 0 if call["ok"] else 1
+        row["cached"] += 1 if call.get("cached") else 0
         row["input_tokens"] += call["input_tokens"]
         row["output_tokens"] += call["output_tokens"]
-        row["seconds"] += call["seconds"]
+        row["seconds"] = round(row["seconds"] + call["seconds"], 3)
     return out

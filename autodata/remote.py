@@ -8,7 +8,6 @@ finished threads are only read back, interrupted ones are continued.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 import uuid
@@ -18,7 +17,6 @@ from typing import Any
 
 from autodata.context import RunContext
 from autodata.documents import Document, Skipped
-from autodata.llm import CallRecord
 from autodata.records import JsonlWriter
 from autodata.runner import (
     FINISHED,
@@ -26,6 +24,7 @@ from autodata.runner import (
     RunSummary,
     document_input,
     finish_summary,
+    run_pool,
     tally,
     write_records,
 )
@@ -110,20 +109,17 @@ class RemoteRunner:
             skipped=[{"path": s.path, "reason": s.reason} for s in skipped or []],
         )
         client = get_client(url=self.url)
-        semaphore = asyncio.Semaphore(self.concurrency)
-        calls: list[CallRecord] = []
         reasons: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
 
         async def guarded(doc: Document) -> None:
-            async with semaphore:
-                try:
-                    values = await self._run_document(client, doc)
-                except Exception as exc:  # one failed unit never stops the run
-                    summary.errors.append({"path": doc.path, "error": f"{type(exc).__name__}: {exc}"})
-                    self.progress({"event": "error", "source": doc.path, "error": str(exc)})
-                    return
-            tally(summary, values, statuses, reasons, calls)
+            try:
+                values = await self._run_document(client, doc)
+            except Exception as exc:  # one failed unit never stops the run
+                summary.errors.append({"path": doc.path, "error": f"{type(exc).__name__}: {exc}"})
+                self.progress({"event": "error", "source": doc.path, "error": str(exc)})
+                return
+            tally(summary, values, statuses, reasons)
 
-        await asyncio.gather(*(guarded(d) for d in documents))
-        return finish_summary(summary, self.out_dir, started, statuses, reasons, calls)
+        await run_pool(documents, self.concurrency, guarded)
+        return finish_summary(summary, self.out_dir, started, statuses, reasons)

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from langgraph.types import Command
 from autodata.context import RunContext
 from autodata.documents import Document, Skipped
 from autodata.graphs.self_instruct import build_graph
-from autodata.llm import CallRecord, summarize_calls
+from autodata.llm import summarize_calls
 from autodata.records import AcceptedRecord, JsonlWriter, RejectedRecord, Source
 
 FINISHED = ("accepted", "exhausted", "failed")
@@ -65,16 +65,26 @@ class RunSummary:
         return {**dataclasses.asdict(self), "warnings": self.warnings}
 
 
+async def run_pool(items: Iterable[Any], concurrency: int, work: Callable[[Any], Awaitable[None]]) -> None:
+    """``concurrency`` workers pulling from one iterator: memory does not grow with the number of items."""
+    iterator = iter(items)
+
+    async def worker() -> None:
+        for item in iterator:  # the event loop is single-threaded, so next() is never concurrent
+            await work(item)
+
+    await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
+
+
 def tally(
     summary: RunSummary,
     values: dict[str, Any],
     statuses: Counter[str],
     reasons: Counter[str],
-    calls: list[CallRecord],
 ) -> None:
-    """Add one finished document's final state to the run totals."""
+    """Add one finished document's final state to the run totals (constant memory per run)."""
     statuses[values.get("status", "unknown")] += 1
-    calls.extend(values.get("calls", []))
+    summarize_calls(values.get("calls", []), into=summary.calls)
     for r in values.get("rounds", []):
         summary.attempts += 1
         summary.rounds += 1 if r["counted"] else 0
@@ -91,11 +101,9 @@ def finish_summary(
     started: float,
     statuses: Counter[str],
     reasons: Counter[str],
-    calls: list[CallRecord],
 ) -> RunSummary:
     summary.finished = dict(statuses)
     summary.rejections = dict(reasons.most_common())
-    summary.calls = summarize_calls(calls)
     summary.wall_seconds = round(time.monotonic() - started, 1)
     (out_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2), encoding="utf-8")
     return summary
@@ -241,22 +249,19 @@ class Runner:
             skipped=[{"path": s.path, "reason": s.reason} for s in skipped or []],
         )
         models = self.context.registry().describe()
-        semaphore = asyncio.Semaphore(self.concurrency)
-        all_calls: list[CallRecord] = []
         reasons: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
         async with AsyncSqliteSaver.from_conn_string(str(self.out_dir / "checkpoints.sqlite")) as saver:
             graph = self.graph_builder(saver)
 
             async def guarded(doc: Document) -> None:
-                async with semaphore:
-                    try:
-                        values = await self._run_document(graph, doc, models)
-                    except Exception as exc:  # one bad document never stops the run
-                        summary.errors.append({"path": doc.path, "error": f"{type(exc).__name__}: {exc}"})
-                        self.progress({"event": "error", "source": doc.path, "error": str(exc)})
-                        return
-                tally(summary, values, statuses, reasons, all_calls)
+                try:
+                    values = await self._run_document(graph, doc, models)
+                except Exception as exc:  # one bad document never stops the run
+                    summary.errors.append({"path": doc.path, "error": f"{type(exc).__name__}: {exc}"})
+                    self.progress({"event": "error", "source": doc.path, "error": str(exc)})
+                    return
+                tally(summary, values, statuses, reasons)
 
-            await asyncio.gather(*(guarded(d) for d in documents))
-        return finish_summary(summary, self.out_dir, started, statuses, reasons, all_calls)
+            await run_pool(documents, self.concurrency, guarded)
+        return finish_summary(summary, self.out_dir, started, statuses, reasons)
