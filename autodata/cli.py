@@ -7,17 +7,20 @@ import asyncio
 import json
 import os
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from autodata import evaluate_cli, export_cli, optimize_cli
+from autodata import evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
 from autodata.cache import ResponseCache
 from autodata.config import ConfigError, load_models_config
 from autodata.context import RunContext
 from autodata.documents import load_documents
 from autodata.evals.acceptance import PRESETS
+from autodata.llm import Budget
 from autodata.models import OpenAIModelRegistry
 from autodata.runner import Runner, RunSummary
 
@@ -96,12 +99,42 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     parser.add_argument(
         "--review", action="store_true", help="ask for a human decision before an item is accepted"
     )
+    budget = parser.add_argument_group(
+        "budget",
+        "stop cleanly when this invocation has spent a limit (cached replays are free); the same command "
+        "with a higher limit continues where it stopped",
+    )
+    budget.add_argument("--budget-calls", type=int, default=None, metavar="N", help="LLM requests sent")
+    budget.add_argument("--budget-tokens", type=int, default=None, metavar="N", help="input + output tokens")
+    budget.add_argument(
+        "--budget-usd",
+        type=float,
+        default=None,
+        metavar="X",
+        help="US dollars at the roles' price_per_million_input/output",
+    )
+    parser.add_argument(
+        "--dedup-threshold",
+        type=float,
+        default=0.8,
+        help="Jaccard similarity (word 3-shingles) from which an accepted question is a near-duplicate "
+        "of one accepted before in the run (written to rejected.jsonl, reason duplicate)",
+    )
+    parser.add_argument("--no-dedup", action="store_true", help="keep near-duplicate questions")
     parser.add_argument(
         "--server",
         default=None,
         metavar="URL",
         help="run each document on a LangGraph API server (e.g. langgraph dev) instead of "
         "in-process; the server's own model config applies",
+    )
+    parser.add_argument(
+        "--checkpointer",
+        default=None,
+        metavar="URL",
+        help="where in-process checkpoints live: 'sqlite' (default: OUT/checkpoints.sqlite) or a "
+        "postgres://user@host:5432/db URL; with Postgres, several `generate` processes on the same --out "
+        "share the run and never run a document twice",
     )
 
 
@@ -118,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cli.add_parser(sub)
     export_cli.add_parser(sub)
     optimize_cli.add_parser(sub)
+    report_cli.add_parser(sub)
+    taxonomy_cli.add_parser(sub)
     status = sub.add_parser("status", help="progress of a running or finished run")
     status.add_argument("run_dir")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
@@ -125,10 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class ProgressPrinter:
-    """One line per step, so a long CPU run shows it is alive."""
+    """One line per step, so a long CPU run shows it is alive (the display when stderr is no terminal)."""
 
     def __init__(self, root: Path | None = None):
         self.root = root
+
+    def __enter__(self) -> ProgressPrinter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
 
     def _name(self, source: str | None) -> str:
         return Path(source or "?").name
@@ -164,6 +205,88 @@ class ProgressPrinter:
             console.print(f"[bold]{name}[/]: {event.get('status')}")
         elif kind == "error":
             console.print(f"[bold red]{name}: error: {event.get('error')}[/]")
+        elif kind == "stopped":
+            console.print(f"[bold yellow]{name}: stopped ({event.get('reason')}); resumable[/]")
+
+
+class LiveProgress:
+    """A live panel on a terminal: units done/total, accepted, rejections by reason, requests in flight,
+    tokens, cost and ETA (``budget`` counts this invocation's requests, tokens and dollars). Errors and
+    budget stops are still printed as lines above it."""
+
+    def __init__(self, total: int, budget: Budget | None = None):
+        self.total = total
+        self.budget = budget
+        self.done = 0
+        self.worked = 0  # units finished by this invocation (not skipped): they set the pace for the ETA
+        self.running: set[str] = set()
+        self.statuses: Counter[str] = Counter()
+        self.rejections: Counter[str] = Counter()
+        self.started = time.monotonic()
+        self._live = None
+
+    def __enter__(self) -> LiveProgress:
+        from rich.live import Live
+
+        self.started = time.monotonic()
+        self._live = Live(console=console, get_renderable=self.render, refresh_per_second=4, transient=False)
+        self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+    def eta(self) -> str:
+        left = self.total - self.done
+        if left <= 0:
+            return "-"
+        if not self.worked:
+            return "?"
+        seconds = (time.monotonic() - self.started) / self.worked * left
+        return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+    def render(self) -> Table:
+        table = Table(show_header=False, box=None, padding=(0, 1))
+        elapsed = time.monotonic() - self.started
+        table.add_row("units", f"{self.done}/{self.total} done, {len(self.running)} running")
+        table.add_row("accepted", f"[green]{self.statuses.get('accepted', 0)}[/]")
+        table.add_row("rejected", ", ".join(f"{k}: {v}" for k, v in self.rejections.most_common()) or "-")
+        other = {k: v for k, v in self.statuses.items() if k != "accepted"}
+        if other:
+            table.add_row("other outcomes", ", ".join(f"{k}: {v}" for k, v in sorted(other.items())))
+        if self.budget is not None:
+            table.add_row(
+                "LLM requests",
+                f"{self.budget.calls} sent, {self.budget.in_flight} in flight, {self.budget.tokens} tokens, "
+                f"${self.budget.usd:.4f}",
+            )
+        table.add_row("elapsed / ETA", f"{int(elapsed // 60)}m{int(elapsed % 60):02d}s / {self.eta()}")
+        return table
+
+    def __call__(self, event: dict) -> None:
+        kind = event.get("event")
+        source = event.get("source") or "?"
+        if kind == "start":
+            self.running.add(source)
+        elif kind == "round" and event.get("reason") != "accepted":
+            self.rejections[event.get("reason") or "?"] += 1
+        elif kind in ("done", "skip", "error", "stopped"):
+            self.running.discard(source)
+            self.done += 1
+            self.worked += 1 if kind != "skip" else 0
+            status = event.get("status") if kind in ("done", "skip") else kind
+            self.statuses[status or "unknown"] += 1
+            if kind == "error":
+                console.print(f"[bold red]{Path(source).name}: error: {event.get('error')}[/]")
+            elif kind == "stopped":
+                console.print(f"[bold yellow]{Path(source).name}: stopped ({event.get('reason')})[/]")
+
+
+def make_progress(total: int, budget: Budget | None = None) -> LiveProgress | ProgressPrinter:
+    """The live panel when stderr is a terminal, else one line per step (CI logs, pipes)."""
+    return LiveProgress(total, budget) if console.is_terminal else ProgressPrinter()
 
 
 GRAPH_IDS = {"agentic": "self_instruct", "cot": "cot_self_instruct"}
@@ -222,24 +345,36 @@ def print_summary(summary: RunSummary) -> None:
     table.add_row("rounds (attempts)", f"{summary.rounds} ({summary.attempts})")
     table.add_row("items that reached the solvers", str(summary.items_solved))
     table.add_row("accepted", f"[bold green]{summary.accepted}[/]")
+    if summary.duplicates:
+        table.add_row("near-duplicates (rejected)", str(summary.duplicates))
     table.add_row(
         "rejections by reason", ", ".join(f"{k}: {v}" for k, v in summary.rejections.items()) or "-"
     )
     table.add_row("wall time", f"{summary.wall_seconds:.1f} s")
+    table.add_row("cost", f"${summary.cost_usd:.4f}")
+    if summary.stopped:
+        table.add_row("stopped", f"[bold yellow]stopped: {summary.stopped}[/]")
     console.print(table)
     calls = Table(title="LLM calls per role")
-    for column in ("role", "calls", "failed", "input tokens", "output tokens", "seconds"):
+    for column in ("role", "calls", "failed", "cached", "input tokens", "output tokens", "seconds", "cost $"):
         calls.add_column(column, justify="left" if column == "role" else "right")
     for role, row in summary.calls.items():
         calls.add_row(
             role,
             str(int(row["calls"])),
             str(int(row["failed"])),
+            str(int(row.get("cached", 0))),
             str(int(row["input_tokens"])),
             str(int(row["output_tokens"])),
             f"{row['seconds']:.1f}",
+            f"{row.get('cost_usd', 0.0):.4f}",
         )
     console.print(calls)
+    if summary.stopped:
+        console.print(
+            f"[bold yellow]stopped: {summary.stopped}[/]; run the same command (with a higher budget) "
+            "to continue where it stopped"
+        )
     for warning in summary.warnings:
         console.print(f"[bold red]WARNING: {warning}[/]")
 
@@ -285,7 +420,13 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
         models=registry,
         variant=Path(args.prompts).name if args.prompts else "seed",
         review=args.review,
+        dedup_threshold=None if args.no_dedup else args.dedup_threshold,
     )
+    if not args.no_dedup and not 0.0 < args.dedup_threshold <= 1.0:
+        console.print("[bold red]error:[/] --dedup-threshold must be in (0, 1]")
+        return 2
+    budget = Budget(args.budget_calls, args.budget_tokens, args.budget_usd)
+    registry.budget = budget  # checked before every request (autodata.llm); without limits it only counts
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     registry.cache = ResponseCache(out / "responses.sqlite")  # completed calls are never paid twice
@@ -303,6 +444,8 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
                 "config": args.config,
                 "overrides": args.overrides,
                 "prompts": args.prompts,
+                "dedup_threshold": context.dedup_threshold,
+                "budget": budget.to_json() if budget.limited else None,
                 "models": {role: m.model_dump() for role, m in config.roles.items()},
             },
             indent=2,
@@ -311,6 +454,8 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     )
     console.print(f"{len(loaded.documents)} document(s) -> {out}")
     concurrency = args.concurrency or (1 if config.local_models() else 4)
+    # the live panel would fight with --review's questions on the same terminal
+    progress = ProgressPrinter() if args.review else make_progress(len(loaded.documents), budget)
     if args.server:
         from autodata.remote import RemoteRunner
 
@@ -320,7 +465,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
             context,
             models=registry.describe(),
             concurrency=concurrency,
-            progress=ProgressPrinter(),
+            progress=progress,
             graph_id=GRAPH_IDS[args.method],
         )
     else:
@@ -328,18 +473,20 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
             out,
             context,
             concurrency=concurrency,
-            progress=ProgressPrinter(),
+            progress=progress,
             reviewer=TerminalReviewer() if args.review else None,
             graph_builder=graph_builder(args.method),
+            checkpointer=args.checkpointer,
         )
     try:
-        summary = asyncio.run(runner.run(loaded.documents, loaded.skipped))
+        with progress:
+            summary = asyncio.run(runner.run(loaded.documents, loaded.skipped))
     except KeyboardInterrupt:
         console.print(f"[bold yellow]interrupted[/]: run the same command again to resume from {out}")
         return 130
     print_summary(summary)
     console.print(f"accepted items: {out / 'accepted.jsonl'}\nrejected rounds: {out / 'rejected.jsonl'}")
-    if summary.documents and summary.items_solved == 0 and not demo:
+    if summary.documents and summary.items_solved == 0 and not demo and not summary.stopped:
         return EXIT_NO_EVIDENCE
     return 0
 
@@ -392,6 +539,10 @@ def main(argv: list[str] | None = None) -> int:
         return export_cli.run(args)
     if args.command == "optimize":
         return optimize_cli.run(args)
+    if args.command == "report":
+        return report_cli.run(args)
+    if args.command == "taxonomy":
+        return taxonomy_cli.run(args)
     if args.command == "status":
         return show_status(args.run_dir, as_json=args.json)
     if args.command == "diagrams":

@@ -34,6 +34,10 @@ class RunContext:
     prompts_dir: str | None = None
     """A directory of prompt variants (challenger / orchestrator only)."""
     variant: str = "seed"
+    dedup_threshold: float | None = None
+    """Jaccard similarity (word 3-shingles) at which an accepted question counts as a near-duplicate of one
+    accepted before in the run (it goes to rejected.jsonl, reason ``duplicate``); None: no check (the
+    library default; ``autodata generate`` uses 0.8)."""
     review: bool = False
     """Pause before accepting an item until a human decides (``Command(resume={"accept": bool})``)."""
     models: SkipJsonSchema[Any] = None

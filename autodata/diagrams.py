@@ -11,6 +11,7 @@ GRAPHS = {
     "self_instruct": "autodata.graphs.self_instruct",
     "cot_self_instruct": "autodata.graphs.cot_self_instruct",
     "meta_optimize": "autodata.graphs.meta_optimize",
+    "taxonomy": "autodata.graphs.taxonomy",
 }
 README_BLOCK = re.compile(r"(<!-- graph:(\w+) -->\n```mermaid\n)(.*?)(```\n<!-- /graph -->)", re.DOTALL)
 

@@ -1,4 +1,5 @@
-"""``autodata export DIR --format jsonl|hf|sft|grpo``: the CLI side of :mod:`autodata.export`."""
+"""``autodata export DIR --format jsonl|hf|sft|grpo`` or ``--to langsmith NAME``: the CLI side of
+:mod:`autodata.export` and :mod:`autodata.langsmith_export`."""
 
 from __future__ import annotations
 
@@ -26,10 +27,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="test split: a fraction in (0, 1) or a whole count; 0 (default) for no split",
     )
     parser.add_argument("--seed", type=int, default=0, metavar="N", help="split seed (default 0)")
+    parser.add_argument(
+        "--to",
+        nargs=2,
+        metavar=("TARGET", "NAME"),
+        help="upload instead of writing files: --to langsmith NAME creates LangSmith dataset NAME "
+        "(needs LANGSMITH_API_KEY)",
+    )
     return parser
 
 
+def run_upload(args: argparse.Namespace) -> int:
+    from autodata.export import ExportError
+    from autodata.langsmith_export import upload
+
+    target, name = args.to
+    if target != "langsmith":
+        print(f"error: unknown upload target {target!r}; the only one is langsmith", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = upload(args.dir, name)
+    except ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # network / auth errors from the LangSmith client
+        print(f"error: LangSmith upload failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"uploaded {result.examples} item(s) to LangSmith dataset {result.dataset} ({result.dataset_id})")
+    if result.invalid_lines or result.duplicates:
+        print(f"skipped {result.invalid_lines} invalid line(s), {result.duplicates} duplicate id(s)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "to", None):
+        return run_upload(args)
     from autodata.export import ExportError, export
 
     parts = ["autodata", "export", args.dir, "--format", args.format]

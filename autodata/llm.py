@@ -36,6 +36,82 @@ class CallRecord(TypedDict):
     seconds: float
     attempts: int
     cached: bool
+    cost_usd: float
+    """From the role's price table (``price_per_million_input/output``); 0 for a cached replay."""
+
+
+def call_cost(settings: Any, input_tokens: int, output_tokens: int) -> float:
+    """US dollars for the tokens at the role's prices (per million tokens)."""
+    price_in = float(getattr(settings, "price_per_million_input", 0.0) or 0.0)
+    price_out = float(getattr(settings, "price_per_million_output", 0.0) or 0.0)
+    return (input_tokens * price_in + output_tokens * price_out) / 1_000_000
+
+
+class BudgetExhausted(Exception):
+    """A run budget (calls, tokens or dollars) is used up: never retried, never recorded as a failed call.
+    It stops the graph run of its document (which stays resumable from its checkpoint)."""
+
+
+class Budget:
+    """Limits on what one run may spend, shared by every call through ``registry.budget``; without limits
+    it only counts (requests, tokens, dollars, requests in flight).
+
+    Checked before each request that is really sent (a cached replay costs nothing and is always allowed).
+    ``max_calls`` is strict (a request slot is reserved before sending); tokens and dollars are only known
+    after a reply, so requests already in flight when a limit is crossed may overshoot it slightly.
+    """
+
+    def __init__(
+        self, max_calls: int | None = None, max_tokens: int | None = None, max_usd: float | None = None
+    ):
+        self.max_calls = max_calls
+        self.max_tokens = max_tokens
+        self.max_usd = max_usd
+        self.calls = 0
+        self.tokens = 0
+        self.usd = 0.0
+        self.in_flight = 0
+        """Requests sent and not answered yet (for progress displays)."""
+
+    @property
+    def limited(self) -> bool:
+        return any(v is not None for v in (self.max_calls, self.max_tokens, self.max_usd))
+
+    def exceeded(self) -> str | None:
+        """Which limit is used up (a message), or None."""
+        if self.max_calls is not None and self.calls >= self.max_calls:
+            return f"call budget of {self.max_calls} reached"
+        if self.max_tokens is not None and self.tokens >= self.max_tokens:
+            return f"token budget of {self.max_tokens} reached ({self.tokens} used)"
+        if self.max_usd is not None and self.usd >= self.max_usd:
+            return f"budget of ${self.max_usd:.4f} reached (${self.usd:.4f} spent)"
+        return None
+
+    def reserve(self) -> None:
+        """Before a request: raise :class:`BudgetExhausted` if a limit is used up, else count the call."""
+        problem = self.exceeded()
+        if problem:
+            raise BudgetExhausted(problem)
+        self.calls += 1
+        self.in_flight += 1
+
+    def release(self) -> None:
+        """After a request reserved with :meth:`reserve` was answered or failed."""
+        self.in_flight = max(0, self.in_flight - 1)
+
+    def charge(self, tokens: int, usd: float) -> None:
+        self.tokens += tokens
+        self.usd += usd
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "max_calls": self.max_calls,
+            "max_tokens": self.max_tokens,
+            "max_usd": self.max_usd,
+            "calls": self.calls,
+            "tokens": self.tokens,
+            "usd": round(self.usd, 6),
+        }
 
 
 class MalformedOutput(ValueError):
@@ -183,6 +259,7 @@ class _Attempts:
         self.cache = getattr(registry, "cache", None)
         limiter = getattr(registry, "limiter", None)
         self.limiter = limiter(role) if callable(limiter) else None
+        self.budget: Budget | None = getattr(registry, "budget", None)
         self.started = time.monotonic()
         self.attempts = 0
         self.input_tokens = 0
@@ -199,6 +276,7 @@ class _Attempts:
             seconds=round(time.monotonic() - self.started, 3),
             attempts=self.attempts,
             cached=self.cached,
+            cost_usd=call_cost(self.settings, self.input_tokens, self.output_tokens),
         )
 
     async def invoke(self, runnable: Any, messages: list[BaseMessage], config: dict) -> AIMessage:
@@ -216,15 +294,21 @@ class _Attempts:
                 self.cached = True
                 return hit
         while True:
+            if self.budget is not None:
+                self.budget.reserve()  # BudgetExhausted propagates: not retried, not a failed call
             self.attempts += 1
             try:
-                if self.limiter is not None:
-                    async with self.limiter.slot():
+                try:
+                    if self.limiter is not None:
+                        async with self.limiter.slot():
+                            reply = await runnable.ainvoke(messages, config=config)
+                        tokens = sum(_usage(reply))
+                        self.limiter.record_tokens(tokens)
+                    else:
                         reply = await runnable.ainvoke(messages, config=config)
-                    tokens = sum(_usage(reply))
-                    self.limiter.record_tokens(tokens)
-                else:
-                    reply = await runnable.ainvoke(messages, config=config)
+                finally:
+                    if self.budget is not None:
+                        self.budget.release()
             except Exception as exc:
                 transient_budget = self.settings.max_retries
                 if not is_transient(exc) or self.attempts > transient_budget:
@@ -235,6 +319,8 @@ class _Attempts:
             tokens_in, tokens_out = _usage(reply)
             self.input_tokens += tokens_in
             self.output_tokens += tokens_out
+            if self.budget is not None:
+                self.budget.charge(tokens_in + tokens_out, call_cost(self.settings, tokens_in, tokens_out))
             if key is not None:
                 self.cache.put(key, reply)
             return reply
@@ -264,6 +350,8 @@ async def call_text(
     runnable = chat.bind(**_request_kwargs(registry, role, None))
     try:
         reply = await state.invoke(runnable, messages, _run_config(role, state.settings.model, metadata))
+    except BudgetExhausted:
+        raise
     except Exception as exc:
         return None, state.record(False, _describe(exc))
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
@@ -305,6 +393,8 @@ async def call_structured(
     for _ in range(parse_retries + 1):
         try:
             reply = await state.invoke(runnable, conversation, config)
+        except BudgetExhausted:
+            raise
         except Exception as exc:
             return None, state.record(False, _describe(exc))
         try:
@@ -332,12 +422,17 @@ async def call_structured(
 def summarize_calls(
     calls: list[CallRecord], into: dict[str, dict[str, float]] | None = None
 ) -> dict[str, dict[str, float]]:
-    """Per-role totals (calls, failed, cached, input/output tokens, seconds), added into ``into``."""
+    """Per-role totals (calls, failed, cached, input/output tokens, seconds, cost_usd), added into
+    ``into``. Records written before costs were tracked count as free."""
     out: dict[str, dict[str, float]] = {} if into is None else into
     for call in calls:
         row = out.setdefault(
             call["role"],
             {"calls": 0, "failed": 0, "cached": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0},
+        )
+        row.setdefault("cost_usd", 0.0)
+        row["cost_usd"] = round(
+            row["cost_usd"] + (0.0 if call.get("cached") else call.get("cost_usd", 0.0)), 8
         )
         row["calls"] += 1
         row["failed"] += 0 if call["ok"] else 1

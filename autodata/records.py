@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from pathlib import Path
@@ -51,41 +52,58 @@ class RejectedRecord(BaseModel):
     strong_mean: float | None
     gap: float | None
     screenings: list[dict[str, Any]]
+    duplicate_of: str | None = None
+    """With reason ``duplicate``: the id of the accepted item this one near-duplicates."""
 
 
 class JsonlWriter:
-    """Appends records to a JSONL file; ids already in the file are skipped (safe to call on resume)."""
+    """Appends records to a JSONL file; ids already in the file are skipped (safe to call on resume).
+
+    Safe for several processes appending to one file: each write holds an exclusive ``flock`` and first
+    reads the lines other processes appended since this writer last looked."""
 
     def __init__(self, path: Path):
         self.path = path
         self.ids: set[str] = set()
-        if path.exists():
-            with path.open(encoding="utf-8") as handle:
-                for line in handle:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    try:
-                        self.ids.add(json.loads(line)["id"])
-                    except (json.JSONDecodeError, KeyError):
-                        continue  # a torn last line from a killed process: ignored, rewritten below
+        self._offset = 0  # bytes of the file already read into self.ids
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(exist_ok=True)
+        with path.open("rb") as handle:
+            self._catch_up(handle)
+
+    def _catch_up(self, handle) -> None:
+        handle.seek(self._offset)
+        for raw in handle:
+            if not raw.endswith(b"\n"):
+                break  # a torn last line from a killed process: ignored, terminated before the next write
+            self._offset += len(raw)
+            try:
+                self.ids.add(json.loads(raw)["id"])
+            except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+                continue
 
     def write(self, record: BaseModel) -> bool:
         data = record.model_dump(mode="json")
         if data["id"] in self.ids:
             return False
-        line = json.dumps(data, ensure_ascii=False)
-        with self.path.open("a+", encoding="utf-8") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell() > 0:
-                handle.seek(handle.tell() - 1)
-                if handle.read(1) != "\n":
-                    handle.write("\n")  # terminate a torn line so the new record stays parseable
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        line = (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+        with self.path.open("a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                self._catch_up(handle)  # what other processes wrote meanwhile
+                if data["id"] in self.ids:
+                    return False
+                end = handle.seek(0, os.SEEK_END)
+                if end > 0:
+                    handle.seek(end - 1)
+                    if handle.read(1) != b"\n":
+                        line = b"\n" + line  # terminate a torn line so the new record stays parseable
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+                self._offset = end + len(line)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
         self.ids.add(data["id"])
         return True
 

@@ -7,6 +7,7 @@ continue from their last checkpoint, and records already written are not written
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import time
@@ -16,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.types import Command
 
+from autodata.checkpointers import is_postgres, open_checkpointer
 from autodata.context import RunContext
+from autodata.dedup import DuplicateIndex
 from autodata.documents import Document, Skipped
 from autodata.graphs.self_instruct import build_graph
-from autodata.llm import summarize_calls
+from autodata.llm import BudgetExhausted, summarize_calls
 from autodata.records import AcceptedRecord, JsonlWriter, RejectedRecord, Source
 
 FINISHED = ("accepted", "exhausted", "failed")
@@ -44,11 +46,17 @@ class RunSummary:
     calls: dict[str, dict[str, float]] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     wall_seconds: float = 0.0
+    cost_usd: float = 0.0
+    """Sum of ``calls[role]["cost_usd"]`` (role price tables; cached replays are free)."""
+    duplicates: int = 0
+    """Accepted items diverted to rejected.jsonl as near-duplicates of an earlier accepted question."""
+    stopped: str | None = None
+    """Why the run stopped before every unit finished (``budget reached: ...``); None when it did not."""
 
     @property
     def warnings(self) -> list[str]:
         out = []
-        if self.documents and self.items_solved == 0:
+        if self.documents and self.items_solved == 0 and not self.stopped:
             out.append(
                 "no candidate item ever passed screening, so no solver ran: the run produced no "
                 "evidence at all (see rejected.jsonl for why)"
@@ -91,7 +99,10 @@ def tally(
         summary.items_solved += 1 if r["weak"] else 0
         if r["reason"] != "accepted":
             reasons[r["reason"]] += 1
-    if values.get("accepted"):
+    if values.get("duplicate_of"):  # set by write_records: diverted to rejected.jsonl
+        summary.duplicates += 1
+        reasons["duplicate"] += 1
+    elif values.get("accepted"):
         summary.accepted += 1
 
 
@@ -105,17 +116,55 @@ def finish_summary(
     summary.finished = dict(statuses)
     summary.rejections = dict(reasons.most_common())
     summary.wall_seconds = round(time.monotonic() - started, 1)
+    summary.cost_usd = round(sum(row.get("cost_usd", 0.0) for row in summary.calls.values()), 6)
+    if summary.stopped:  # units stopped by the budget or never started: every unit is accounted for
+        left = summary.documents - sum(summary.finished.values()) - len(summary.errors)
+        if left > 0:
+            summary.finished["stopped"] = left
     (out_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2), encoding="utf-8")
     return summary
 
 
 def write_records(
-    values: dict[str, Any], tid: str, models: dict[str, str], accepted: JsonlWriter, rejected: JsonlWriter
+    values: dict[str, Any],
+    tid: str,
+    models: dict[str, str],
+    accepted: JsonlWriter,
+    rejected: JsonlWriter,
+    dedup: DuplicateIndex | None = None,
 ) -> None:
+    """With ``dedup``, an accepted item whose question near-duplicates one accepted before goes to
+    ``rejected`` (reason ``duplicate``) and ``values["duplicate_of"]`` is set to that item's id."""
     for record in rejected_records(values, tid):
         rejected.write(record)
     if values.get("accepted"):
-        accepted.write(accepted_record(values, models))
+        record = accepted_record(values, models)
+        found = dedup.check(record.id, record.question) if dedup is not None else None
+        if found is None:
+            accepted.write(record)
+        else:
+            values["duplicate_of"] = found[0]
+            rejected.write(duplicate_record(record, found[0], found[1]))
+
+
+def duplicate_record(record: AcceptedRecord, duplicate_of: str, similarity: float) -> RejectedRecord:
+    return RejectedRecord(
+        id=f"{record.id}-duplicate",
+        source=record.source,
+        round=record.rounds,
+        attempt=record.rounds,
+        counted=True,
+        reason="duplicate",
+        detail=f"near-duplicate of accepted item {duplicate_of} (Jaccard {similarity:.2f}, word 3-shingles)",
+        question=record.question,
+        weak_scores=record.weak_scores,
+        strong_scores=record.strong_scores,
+        weak_mean=record.weak_mean,
+        strong_mean=record.strong_mean,
+        gap=record.gap,
+        screenings=[],
+        duplicate_of=duplicate_of,
+    )
 
 
 def document_input(doc: Document) -> dict[str, Any]:
@@ -175,11 +224,16 @@ class Runner:
         progress: Progress | None = None,
         graph_builder: Callable[[Any], Any] = build_graph,
         reviewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        checkpointer: str | None = None,
+        stale_after: float = 60.0,
     ):
         """``graph_builder(checkpointer)`` compiles the per-document graph (default: the inner loop,
         ``autodata.graphs.self_instruct.build_graph``; the CoT baseline passes its own).
         ``reviewer(payload) -> decision`` answers human-review interrupts (``RunContext.review``); a decision
-        ``{"defer": True}`` leaves the item pending for a later run."""
+        ``{"defer": True}`` leaves the item pending for a later run.
+        ``checkpointer``: None/"sqlite" (``out_dir/checkpoints.sqlite``) or a ``postgres://`` URL; with
+        Postgres, several worker processes may run the same run directory at once: each unit is claimed in
+        ``autodata_claims`` (``autodata.claims``) and a worker silent for ``stale_after`` s is taken over."""
         self.out_dir = Path(out_dir)
         self.graph_builder = graph_builder
         self.context = context
@@ -188,6 +242,14 @@ class Runner:
         self.accepted = JsonlWriter(self.out_dir / "accepted.jsonl")
         self.rejected = JsonlWriter(self.out_dir / "rejected.jsonl")
         self.reviewer = reviewer
+        threshold = getattr(context, "dedup_threshold", None)
+        self.dedup = (
+            DuplicateIndex.from_jsonl(self.out_dir / "accepted.jsonl", threshold) if threshold else None
+        )
+        self.stopped: str | None = None  # set when the budget runs out: no new unit is started
+        self.checkpointer = checkpointer
+        self.stale_after = stale_after
+        self._thread_prefix = ""  # "<run id>/" with Postgres: one database may hold many runs
         self._write_lock = asyncio.Lock()
         self._review_lock = asyncio.Lock()
 
@@ -213,7 +275,7 @@ class Runner:
     async def _run_document(self, graph, doc: Document, models: dict[str, str]) -> dict[str, Any]:
         tid = thread_id(doc)
         config = {
-            "configurable": {"thread_id": tid},
+            "configurable": {"thread_id": self._thread_prefix + tid},
             "run_name": f"{getattr(graph, 'name', None) or 'self_instruct'}:{Path(doc.path).name}",
             "metadata": {"source": doc.path, "thread_id": tid},
         }
@@ -236,9 +298,33 @@ class Runner:
                 graph_input = Command(resume=decision)
             values = snapshot.values
         async with self._write_lock:
-            write_records(values, tid, models, self.accepted, self.rejected)
+            write_records(values, tid, models, self.accepted, self.rejected, self.dedup)
         self.progress({"event": "done", "source": doc.path, "status": values.get("status")})
         return values
+
+    async def _record_stopped(self, graph, doc: Document, models: dict[str, str]) -> dict[str, Any]:
+        """A unit the budget stopped: write the rounds it finished (stable ids: a resumed run does not write
+        them again); a later run continues from its checkpoint."""
+        tid = thread_id(doc)
+        snapshot = await graph.aget_state({"configurable": {"thread_id": self._thread_prefix + tid}})
+        values = dict(snapshot.values or {})
+        async with self._write_lock:
+            write_records(values, tid, models, self.accepted, self.rejected, self.dedup)
+        self.progress({"event": "stopped", "source": doc.path, "reason": self.stopped})
+        return values
+
+    @contextlib.asynccontextmanager
+    async def _claims(self):
+        """Work claims shared with other workers: only with a Postgres checkpointer (else None)."""
+        if not is_postgres(self.checkpointer):
+            yield None
+            return
+        from autodata.claims import ClaimTable, run_id
+
+        run = run_id(self.out_dir)
+        self._thread_prefix = f"{run}/"
+        async with ClaimTable(self.checkpointer, run, stale_after=self.stale_after) as claims:
+            yield claims
 
     async def run(self, documents: list[Document], skipped: list[Skipped] | None = None) -> RunSummary:
         started = time.monotonic()
@@ -251,17 +337,36 @@ class Runner:
         models = self.context.registry().describe()
         reasons: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
-        async with AsyncSqliteSaver.from_conn_string(str(self.out_dir / "checkpoints.sqlite")) as saver:
+        async with open_checkpointer(self.checkpointer, self.out_dir) as saver, self._claims() as claims:
             graph = self.graph_builder(saver)
+            busy: list[Document] = []
 
-            async def guarded(doc: Document) -> None:
+            async def guarded(doc: Document, wait: bool = False) -> None:
+                if self.stopped:  # the budget ran out: start nothing new
+                    return
+                if claims is not None and not await claims.claim(thread_id(doc), wait=wait):
+                    busy.append(doc)  # another live worker has it: come back when it is released
+                    self.progress({"event": "busy", "source": doc.path})
+                    return
+                values: dict[str, Any] = {"status": "error"}
                 try:
                     values = await self._run_document(graph, doc, models)
+                except BudgetExhausted as exc:  # not an error: the unit stays resumable from its checkpoint
+                    self.stopped = summary.stopped = f"budget reached: {exc}"
+                    values = await self._record_stopped(graph, doc, models)
+                    tally(summary, values, Counter(), reasons)  # its calls and finished rounds so far
+                    return
                 except Exception as exc:  # one bad document never stops the run
                     summary.errors.append({"path": doc.path, "error": f"{type(exc).__name__}: {exc}"})
                     self.progress({"event": "error", "source": doc.path, "error": str(exc)})
                     return
+                finally:
+                    if claims is not None:  # if this fails, the claim goes stale and is taken over
+                        with contextlib.suppress(Exception):
+                            await claims.release(thread_id(doc), values.get("status"))
                 tally(summary, values, statuses, reasons)
 
             await run_pool(documents, self.concurrency, guarded)
+            if busy:  # wait for the other workers (or their claims going stale), then read them back
+                await run_pool(list(busy), self.concurrency, lambda doc: guarded(doc, wait=True))
         return finish_summary(summary, self.out_dir, started, statuses, reasons)

@@ -252,7 +252,33 @@ def _is_right(reference: str, response: str) -> bool:
     return bool(final) and answers_equivalent(reference, final) is True
 
 
+TAXONOMY_TYPES = (
+    {"name": "procedural simulation", "definition": "Trace a process step by step.", "category": "reasoning"},
+    {"name": "closed-form derivation", "definition": "Derive an exact expression.", "category": "reasoning"},
+    {"name": "rule application", "definition": "Apply a stated rule to a case.", "category": "mixed"},
+)
+
+
+def taxonomy_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Replies to ``autodata taxonomy`` prompts (discover, consolidate, assign), or None for other prompts."""
+    props = (schema or {}).get("properties") or {}
+    if "assignments" in props or "classify question/answer items" in text:
+        names = re.findall(
+            r"^- (.+?) \((?:reasoning|knowledge|mixed)\):", section(text, "Types"), re.MULTILINE
+        )
+        numbers = re.findall(r"^(\d+)\. ", section(text, "Items"), re.MULTILINE)
+        return {"assignments": [{"item": int(n), "type": _pick(tuple(names), n)} for n in numbers if names]}
+    if "consolidate proposed question types" in text:
+        return {"types": list(TAXONOMY_TYPES)}
+    if "discover what kinds of questions" in text:
+        return {"types": [{"name": t["name"], "definition": t["definition"]} for t in TAXONOMY_TYPES]}
+    return None
+
+
 def judge_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:
+    taxonomy = taxonomy_reply(text, schema)
+    if taxonomy is not None:
+        return taxonomy
     props = (schema or {}).get("properties") or {}
     reference = section(text, "Reference answer")
     if "verdict" in props or (not props and "# Candidate answer" in text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
 
 def bounded(limit: int, description: str = "", min_chars: int = 0):
@@ -78,3 +78,50 @@ class EquivalenceOut(BaseModel):
 
 
 VERDICT_SCORE = {"met": 1.0, "partial": 0.5, "unmet": 0.0}
+
+
+# ---------------------------------------------------------------------------------------------- taxonomy
+
+TypeCategory = Literal["reasoning", "knowledge", "mixed"]
+
+
+class TypeProposalOut(BaseModel):
+    name: bounded(60, "short name of the question type", min_chars=3)
+    definition: bounded(240, "what questions of this type ask for", min_chars=10)
+
+
+class DiscoverOut(BaseModel):
+    types: Annotated[list[TypeProposalOut], AfterValidator(lambda v: v[:15])] = Field(
+        description="the question types seen in these items",
+        json_schema_extra={"minItems": 1, "maxItems": 15},
+    )
+
+
+class TaxonomyTypeOut(BaseModel):
+    name: bounded(60, "short distinct name", min_chars=3)
+    definition: bounded(300, "what belongs to this type and what does not", min_chars=10)
+    category: TypeCategory = Field(description="reasoning, knowledge or mixed")
+
+
+class ConsolidateOut(BaseModel):
+    types: Annotated[list[TaxonomyTypeOut], AfterValidator(lambda v: v[:30])] = Field(
+        description="non-overlapping question types", json_schema_extra={"minItems": 1}
+    )
+
+
+def assign_schema(type_names: list[str]) -> type[BaseModel]:
+    """``{"assignments": [{"item": n, "type": name}]}`` with the type names as an enum for constrained
+    decoding; parsing stays lenient (plain strings), so an unknown name is counted by the caller."""
+    type_field = Annotated[
+        str,
+        AfterValidator(lambda s: s.strip()[:120]),
+        WithJsonSchema({"type": "string", "enum": list(type_names)}),
+    ]
+    assignment = create_model("AssignmentOut", item=(int, ...), type=(type_field, ...))
+    return create_model(
+        "AssignOut",
+        assignments=(
+            Annotated[list[assignment], AfterValidator(lambda v: v[:100])],
+            Field(description="one entry per item, by item number"),
+        ),
+    )

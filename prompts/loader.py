@@ -16,7 +16,17 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 EDITABLE = frozenset({"challenger", "orchestrator", "feedback", "brief", "cot_challenger"})
-PROTECTED = frozenset({"solver", "judge_rubric", "judge_equivalence", "verifier"})
+PROTECTED = frozenset(
+    {
+        "solver",
+        "judge_rubric",
+        "judge_equivalence",
+        "verifier",
+        "taxonomy_discover",
+        "taxonomy_consolidate",
+        "taxonomy_assign",
+    }
+)
 SEPARATOR = "=== user ==="
 
 

@@ -1,0 +1,114 @@
+"""Near-duplicate questions across a run: MinHash LSH over word 3-shingles, confirmed by exact Jaccard.
+
+The index holds every accepted question of the run directory (rebuilt from ``accepted.jsonl`` on resume), so
+a new accepted item whose question is a near-duplicate of an earlier one is diverted to ``rejected.jsonl``
+(reason ``duplicate``). MinHash LSH (the ``datasketch`` package) only proposes candidates; the decision is the
+exact Jaccard similarity of the shingle sets, so it does not depend on hashing luck. Without ``datasketch``
+every accepted question is compared directly (fine for thousands of items).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+DEFAULT_THRESHOLD = 0.8
+SHINGLE_WORDS = 3
+NUM_PERM = 128
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def shingles(text: str, size: int = SHINGLE_WORDS) -> frozenset[str]:
+    """Lower-cased word ``size``-grams; a text shorter than ``size`` words is one shingle of all its words."""
+    words = _WORD.findall(text.lower())
+    if len(words) <= size:
+        return frozenset([" ".join(words)]) if words else frozenset()
+    return frozenset(" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+class DuplicateIndex:
+    """Accepted questions by id; :meth:`check` names the accepted item a new question near-duplicates."""
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, shingle_words: int = SHINGLE_WORDS):
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"duplicate threshold must be in (0, 1], got {threshold}")
+        self.threshold = threshold
+        self.shingle_words = shingle_words
+        self._sets: dict[str, frozenset[str]] = {}
+        self._lsh: Any = None
+        try:
+            from datasketch import MinHashLSH
+        except ImportError:  # exact comparison with every accepted question
+            MinHashLSH = None
+        if MinHashLSH is not None:
+            # a lower LSH threshold than the decision's: fewer missed candidates, confirmed exactly below
+            self._lsh = MinHashLSH(threshold=max(0.05, threshold * 0.7), num_perm=NUM_PERM)
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    def __contains__(self, item_id: str) -> bool:
+        return item_id in self._sets
+
+    def _minhash(self, shingle_set: frozenset[str]):
+        from datasketch import MinHash
+
+        m = MinHash(num_perm=NUM_PERM, seed=1)
+        m.update_batch([s.encode("utf-8") for s in sorted(shingle_set)])
+        return m
+
+    def _candidates(self, shingle_set: frozenset[str]) -> list[str]:
+        if self._lsh is None or not shingle_set:
+            return list(self._sets)
+        return self._lsh.query(self._minhash(shingle_set))
+
+    def find(self, question: str) -> tuple[str, float] | None:
+        """The most similar accepted item at or above the threshold: ``(id, jaccard)``, or None."""
+        new = shingles(question, self.shingle_words)
+        best: tuple[str, float] | None = None
+        for item_id in sorted(self._candidates(new)):
+            score = jaccard(new, self._sets[item_id])
+            if score >= self.threshold and (best is None or score > best[1]):
+                best = (item_id, score)
+        return best
+
+    def add(self, item_id: str, question: str) -> None:
+        if item_id in self._sets:
+            return
+        shingle_set = shingles(question, self.shingle_words)
+        self._sets[item_id] = shingle_set
+        if self._lsh is not None and shingle_set:
+            self._lsh.insert(item_id, self._minhash(shingle_set))
+
+    def check(self, item_id: str, question: str) -> tuple[str, float] | None:
+        """None (and the question joins the index) when it is new or already accepted; else the
+        ``(id, jaccard)`` of the accepted item it near-duplicates."""
+        if item_id in self._sets:
+            return None
+        found = self.find(question)
+        if found is None:
+            self.add(item_id, question)
+        return found
+
+    @classmethod
+    def from_jsonl(cls, path: str | Path, threshold: float = DEFAULT_THRESHOLD) -> DuplicateIndex:
+        """The index of the accepted items already in ``path`` (a torn last line is ignored)."""
+        index = cls(threshold)
+        path = Path(path)
+        if path.exists():
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        record = json.loads(line)
+                        index.add(record["id"], record["question"])
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        continue
+        return index
