@@ -19,13 +19,8 @@ export LANGSMITH_TRACING=${LANGSMITH_TRACING:-false}
 RESUME=()
 [ -f "$OUT/meta.sqlite" ] && RESUME=(--resume)
 
-python -c 'import sys; from autodata.optimize_cli import add_parser, run; import argparse
-p = argparse.ArgumentParser(prog="autodata"); s = p.add_subparsers(); add_parser(s)
-args = p.parse_args(sys.argv[1:]); sys.exit(run(args))' \
-  optimize \
+autodata optimize \
   --train examples/cs_note_adaptive_batching.md examples/math_note_recurrences.md \
   --val examples/legal_tenancy_notice.md examples/cs_note_adaptive_batching.md \
   --iterations "$ITERATIONS" --budget "$BUDGET" --minibatch 1 --temperature 0.1 \
   --samples 2 --max-rounds 2 --profile local --out "$OUT" "${RESUME[@]}"
-# Once `autodata optimize` is wired into autodata/cli.py the python -c wrapper above is simply:
-#   autodata optimize --train ... --val ... --iterations N --out DIR [--resume] [--budget N]
