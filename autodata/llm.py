@@ -360,6 +360,85 @@ async def call_text(
     return text, state.record(True, None)
 
 
+class _SamplesInOneRequest:
+    """Runnable-like adapter: one request with ``n`` = k; the k answers come back as a JSON list in the
+    content (so retries, limits, the budget and the response cache treat it as one call)."""
+
+    def __init__(self, chat: Any, k: int, kwargs: dict[str, Any]):
+        self.chat, self.k, self.kwargs = chat, k, kwargs
+
+    async def ainvoke(self, messages: list[BaseMessage], config: dict | None = None) -> AIMessage:
+        config = config or {}
+        result = await self.chat.agenerate(
+            [messages],
+            n=self.k,
+            tags=config.get("tags"),
+            metadata=config.get("metadata"),
+            run_name=config.get("run_name"),
+            **self.kwargs,
+        )
+        generations = result.generations[0]
+        texts = [g.text for g in generations]
+        tokens_in = tokens_out = 0
+        for g in generations[:1]:  # usage covers the whole request and is attached to the first choice
+            tokens_in, tokens_out = _usage(getattr(g, "message", AIMessage(content="")))
+        usage = (result.llm_output or {}).get("token_usage") or {}
+        tokens_in = usage.get("prompt_tokens", tokens_in) or tokens_in
+        tokens_out = usage.get("completion_tokens", tokens_out) or tokens_out
+        return AIMessage(
+            content=json.dumps(texts),
+            usage_metadata={
+                "input_tokens": tokens_in,
+                "output_tokens": tokens_out,
+                "total_tokens": tokens_in + tokens_out,
+            },
+        )
+
+
+async def call_text_samples(
+    registry: ModelRegistry,
+    role: str,
+    messages: list[BaseMessage],
+    k: int,
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> list[tuple[str | None, CallRecord]]:
+    """k independent answers to one prompt: one request with ``n`` = k where the endpoint supports it
+    (``supports_n``), else k requests. An endpoint that silently returns fewer choices is topped up with
+    single requests."""
+    settings = registry.settings(role)
+    if k <= 1 or not settings.supports_n:
+        return list(
+            await asyncio.gather(
+                *(
+                    call_text(registry, role, messages, metadata={**(metadata or {}), "sample": i}, sample=i)
+                    for i in range(k)
+                )
+            )
+        )
+    state = _Attempts(registry, role, 0, {"n": k})
+    runnable = _SamplesInOneRequest(registry.chat(role), k, _request_kwargs(registry, role, None))
+    try:
+        reply = await state.invoke(runnable, messages, _run_config(role, settings.model, metadata))
+        texts = [t for t in json.loads(str(reply.content)) if isinstance(t, str) and t.strip()]
+    except BudgetExhausted:
+        raise
+    except Exception as exc:
+        texts, record = [], state.record(False, _describe(exc))
+    else:
+        record = state.record(bool(texts), None if texts else "empty reply")
+    results: list[tuple[str | None, CallRecord]] = [(text, record) for text in texts[:k]]
+    if len(results) < k:
+        missing = range(len(results), k)
+        results += await asyncio.gather(
+            *(
+                call_text(registry, role, messages, metadata={**(metadata or {}), "sample": i}, sample=i)
+                for i in missing
+            )
+        )
+    return results
+
+
 async def call_structured(
     registry: ModelRegistry,
     role: str,

@@ -5,13 +5,11 @@ The solver prompt is owned by code (a protected prompt file); no prompt variant 
 
 from __future__ import annotations
 
-import asyncio
-
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.evals.equivalence import extract_final_answer
-from autodata.llm import call_text
+from autodata.llm import call_text_samples
 from autodata.nodes.common import call_metadata, context, emit, registry
 from autodata.prompts.loader import load_prompt
 from autodata.state import Sample, SelfInstructState
@@ -34,12 +32,7 @@ async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: st
     k = max(1, context(runtime).samples)
     messages = load_prompt("solver").render(context=item["context"], question=item["question"])
     models = registry(runtime)
-    results = await asyncio.gather(
-        *(
-            call_text(models, role, messages, metadata=call_metadata(state, runtime, sample=i), sample=i)
-            for i in range(k)
-        )
-    )
+    results = await call_text_samples(models, role, messages, k, metadata=call_metadata(state, runtime))
     samples = [unscored(text, record["error"]) for text, record in results]
     emit(
         runtime,
@@ -50,7 +43,7 @@ async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: st
         ok=sum(s["answer"] is not None for s in samples),
         total=k,
     )
-    return {"samples": samples, "calls": [record for _, record in results]}
+    return {"samples": samples, "calls": list({id(record): record for _, record in results}.values())}
 
 
 async def weak_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:

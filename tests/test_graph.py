@@ -216,3 +216,42 @@ async def test_review_interrupts_before_accepting_and_resumes_with_a_decision():
             out = (await graph.aget_state(config)).values
             assert out["rounds"][0]["reason"] == "human_rejected"
             assert "ambiguous" in out["rounds"][0]["detail"]
+
+
+async def test_solvers_use_n_where_the_endpoint_supports_it():
+    from fakes import ScriptedChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    class NChoices(ScriptedChatModel):
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            n = kwargs.get("n", 1)
+            self.seen.append(list(messages))
+            usage = {"input_tokens": 10, "output_tokens": 5 * n, "total_tokens": 10 + 5 * n}
+            gens = [
+                ChatGeneration(message=AIMessage(content=RIGHT, usage_metadata=usage if i == 0 else None))
+                for i in range(n)
+            ]
+            return ChatResult(generations=gens)
+
+    registry = FakeRegistry(scripts())
+    registry.models["strong_solver"] = NChoices(script=[RIGHT], seen=[])
+    registry._settings["strong_solver"] = registry._settings["strong_solver"].model_copy(
+        update={"supports_n": True}
+    )
+    out = await run(registry, samples=3)
+    assert out["status"] == "accepted" and out["accepted"]["strong_scores"] == [1.0, 1.0, 1.0]
+    strong_calls = [c for c in out["calls"] if c["role"] == "strong_solver"]
+    assert len(strong_calls) == 1 and strong_calls[0]["output_tokens"] == 15  # one request, three answers
+    assert len(registry.models["strong_solver"].seen) == 1
+    assert len(registry.prompts("weak_solver")) == 3  # no n support: three requests
+
+
+async def test_n_request_topped_up_when_the_endpoint_drops_choices():
+    registry = FakeRegistry(scripts())  # ScriptedChatModel ignores n: one choice per request
+    registry._settings["strong_solver"] = registry._settings["strong_solver"].model_copy(
+        update={"supports_n": True}
+    )
+    out = await run(registry, samples=2)
+    assert out["accepted"]["strong_scores"] == [1.0, 1.0]
+    assert len(registry.prompts("strong_solver")) == 2
