@@ -83,6 +83,10 @@ class MetaRegistry:
     def settings(self, role: str):
         return self.inner.settings(self._role(role))
 
+    def limiter(self, role: str):
+        limiter = getattr(self.inner, "limiter", None)
+        return limiter(self._role(role)) if callable(limiter) else None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 

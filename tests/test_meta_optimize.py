@@ -234,3 +234,14 @@ def test_cli_parser_and_plot(tmp_path):
     )
     assert args.func is run and args.iterations == 3 and args.budget == 50 and args.temperature == 0.1
     assert run(args) == 2  # no readable documents: a clean input error before any work
+
+
+def test_meta_registry_maps_analyzer_and_editor_on_a_real_registry():
+    from autodata.config import load_models_config
+    from autodata.models import OpenAIModelRegistry
+    from autodata.nodes.meta_nodes import MetaRegistry
+
+    config = load_models_config("openai", overrides=["all.max_parallel=2"], environ={})
+    registry = MetaRegistry(OpenAIModelRegistry(config))
+    assert registry.settings("analyzer").model == config.role("orchestrator").model
+    assert registry.limiter("editor") is registry.limiter("orchestrator") is not None
