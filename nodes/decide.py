@@ -98,7 +98,8 @@ def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
         counted=counted,
         reason=verdict.reason,
         detail=verdict.detail,
-        item=state.get("current"),
+        item=state.get("current")
+        or next((s["item"] for s in state.get("screenings", []) if s.get("item")), None),
         screenings=state.get("screenings", []),
         weak=weak,
         strong=strong,

@@ -53,6 +53,7 @@ async def _screen(
     if item is None:
         return Screening(
             index=candidate["index"],
+            item=item,
             checks=[],
             passed=False,
             reason="call_failed",
@@ -62,7 +63,7 @@ async def _screen(
     if failed:
         problems = "; ".join(c["detail"] for c in checks if not c["passed"])
         return Screening(
-            index=candidate["index"], checks=checks, passed=False, reason=failed, feedback=problems
+            index=candidate["index"], item=item, checks=checks, passed=False, reason=failed, feedback=problems
         ), []
     messages = load_prompt("verifier").render(
         document=state["document"][:3000],
@@ -83,6 +84,7 @@ async def _screen(
     if out is None:
         return Screening(
             index=candidate["index"],
+            item=item,
             checks=checks,
             passed=False,
             reason="call_failed",
@@ -96,6 +98,7 @@ async def _screen(
     feedback = "" if passed else f"failed {failing}: {out.feedback or out.analysis}"
     return Screening(
         index=candidate["index"],
+        item=item,
         checks=checks + llm,
         passed=passed,
         reason="passed" if passed else "quality",

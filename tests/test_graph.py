@@ -255,3 +255,11 @@ async def test_n_request_topped_up_when_the_endpoint_drops_choices():
     out = await run(registry, samples=2)
     assert out["accepted"]["strong_scores"] == [1.0, 1.0]
     assert len(registry.prompts("strong_solver")) == 2
+
+
+async def test_rejected_candidates_keep_their_question_for_feedback_and_records():
+    registry = FakeRegistry(scripts(challenger=[item(question="What is LRU? And why?"), item()]))
+    out = await run(registry, max_rounds=2)
+    first = out["rounds"][0]
+    assert first["reason"] == "format" and first["item"]["question"] == "What is LRU? And why?"
+    assert "What is LRU? And why?" in registry.prompts("challenger")[1]
