@@ -16,7 +16,7 @@ from rich.table import Table
 
 from autodata import evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
 from autodata.cache import ResponseCache
-from autodata.config import ConfigError, load_models_config
+from autodata.config import ConfigError, add_model_args, load_models_config
 from autodata.context import RunContext
 from autodata.documents import load_documents
 from autodata.evals.acceptance import PRESETS
@@ -71,18 +71,7 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
         help="documents in flight at once (default: 1 on embedded models, whose CPU servers "
         "serialise requests; 4 otherwise)",
     )
-    parser.add_argument(
-        "--profile", default="local", help="model profile: local (embedded, default) or openai"
-    )
-    parser.add_argument("--config", default=None, help="TOML file with per-role models (see README)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="ROLE.FIELD=VALUE",
-        help="override one model setting, e.g. --set judge.model=gpt-4o (repeatable)",
-    )
+    add_model_args(parser)
     parser.add_argument(
         "--prompts", default=None, help="directory of prompt variants (challenger/orchestrator)"
     )

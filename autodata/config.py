@@ -224,3 +224,19 @@ def load_models_config(
         except ValidationError as exc:
             raise ConfigError(f"invalid model config for role {role!r}: {exc}") from exc
     return ModelsConfig(profile=profile, roles=roles)
+
+
+def add_model_args(parser) -> None:
+    """The ``--profile`` / ``--config`` / ``--set`` options every model-using command shares."""
+    parser.add_argument(
+        "--profile", default="local", help="model profile: local (embedded, default) or openai"
+    )
+    parser.add_argument("--config", default=None, help="TOML file with per-role models (see README)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="ROLE.FIELD=VALUE",
+        help="override one model setting, e.g. --set judge.model=gpt-4o (repeatable)",
+    )

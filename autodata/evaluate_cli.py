@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from autodata.config import ConfigError, load_models_config
+from autodata.config import ConfigError, add_model_args, load_models_config
 from autodata.evaluate import EVALUATION_FILE, evaluate_runs, render_table
 from autodata.models import OpenAIModelRegistry
 
@@ -27,18 +27,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap confidence interval")
     parser.add_argument("--concurrency", type=int, default=4, help="items solved at once")
-    parser.add_argument(
-        "--profile", default="local", help="model profile: local (embedded, default) or openai"
-    )
-    parser.add_argument("--config", default=None, help="TOML file with per-role models (see README)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="ROLE.FIELD=VALUE",
-        help="override one model setting, e.g. --set judge.model=gpt-4o (repeatable)",
-    )
+    add_model_args(parser)
     parser.set_defaults(handler=run)
     return parser
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autodata.config import load_models_config
+from autodata.config import add_model_args, load_models_config
 from autodata.models import OpenAIModelRegistry
 
 console = Console(stderr=True, highlight=False)
@@ -38,18 +38,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="items per assignment call")
     parser.add_argument("--role", default="judge", help="role whose model annotates (default judge)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the stratified sample")
-    parser.add_argument(
-        "--profile", default="local", help="model profile: local (embedded, default) or openai"
-    )
-    parser.add_argument("--config", default=None, help="TOML file with per-role models (see README)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="ROLE.FIELD=VALUE",
-        help="override one model setting, e.g. --set judge.model=gpt-4o (repeatable)",
-    )
+    add_model_args(parser)
     parser.set_defaults(handler=run)
     return parser
 

@@ -14,7 +14,7 @@ from autodata.context import RunContext
 from autodata.evals.acceptance import decide as apply_preset
 from autodata.evals.acceptance import mean
 from autodata.nodes.common import context, emit
-from autodata.nodes.decide import INFRA_REASON, _failed, _scores, item_id, judge_round
+from autodata.nodes.decide import INFRA_REASON, _failed, _scores, accepted_payload, judge_round
 from autodata.state import RoundRecord, SelfInstructState
 
 ACCEPTED = "accepted"
@@ -74,25 +74,7 @@ def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     )
     update: dict = {"rounds": [record], "status": status}
     if status == ACCEPTED:
-        update["accepted"] = {
-            "id": item_id(state["source"], state["span"], item["question"]),
-            "source": {"path": state["source"], "span": state["span"]},
-            "mode": state["mode"],
-            "preset": state["preset"],
-            "question": item["question"],
-            "context": item["context"],
-            "answer": item["answer"],
-            "rubric": item["rubric"],
-            "question_type": item["question_type"],
-            "skills": item["skills"],
-            "weak_scores": weak_scores,
-            "strong_scores": strong_scores,
-            "weak_mean": weak_mean,
-            "strong_mean": strong_mean,
-            "gap": gap,
-            "rounds": state["round"],
-            "variant": ctx.variant,
-        }
+        update["accepted"] = accepted_payload(state, item, weak_scores, strong_scores, ctx.variant)
     emit(
         runtime,
         event="round",

@@ -29,6 +29,34 @@ def _failed(samples: list[Sample]) -> str | None:
     return errors[0] or "no score" if errors else None
 
 
+def accepted_payload(
+    state: SelfInstructState, item: dict, weak_scores: list[float], strong_scores: list[float], variant: str
+) -> dict:
+    """The accepted record's fields (the runner adds the models per role)."""
+    weak_mean = mean(weak_scores) if weak_scores else None
+    strong_mean = mean(strong_scores) if strong_scores else None
+    gap = round(strong_mean - weak_mean, 4) if weak_mean is not None and strong_mean is not None else None
+    return {
+        "id": item_id(state["source"], state["span"], item["question"]),
+        "source": {"path": state["source"], "span": state["span"]},
+        "mode": state["mode"],
+        "preset": state["preset"],
+        "question": item["question"],
+        "context": item["context"],
+        "answer": item["answer"],
+        "rubric": item["rubric"],
+        "question_type": item["question_type"],
+        "skills": item["skills"],
+        "weak_scores": weak_scores,
+        "strong_scores": strong_scores,
+        "weak_mean": weak_mean,
+        "strong_mean": strong_mean,
+        "gap": gap,
+        "rounds": state["round"],
+        "variant": variant,
+    }
+
+
 def judge_round(state: SelfInstructState) -> Verdict:
     """The verdict of this round from what the state holds (pure)."""
     screenings = state.get("screenings", [])
@@ -113,26 +141,9 @@ def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     status = next_status(verdict, state, ctx, failed_attempts)
     update: dict = {"rounds": [record], "status": status}
     if verdict.accepted:
-        item = state["current"]
-        update["accepted"] = {
-            "id": item_id(state["source"], state["span"], item["question"]),
-            "source": {"path": state["source"], "span": state["span"]},
-            "mode": state["mode"],
-            "preset": state["preset"],
-            "question": item["question"],
-            "context": item["context"],
-            "answer": item["answer"],
-            "rubric": item["rubric"],
-            "question_type": item["question_type"],
-            "skills": item["skills"],
-            "weak_scores": weak_scores,
-            "strong_scores": strong_scores,
-            "weak_mean": weak_mean,
-            "strong_mean": strong_mean,
-            "gap": gap,
-            "rounds": state["round"],
-            "variant": ctx.variant,
-        }
+        update["accepted"] = accepted_payload(
+            state, state["current"], weak_scores, strong_scores, ctx.variant
+        )
     emit(
         runtime,
         event="round",
