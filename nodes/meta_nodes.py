@@ -55,7 +55,11 @@ IN_POPULATION = ("seed", "accepted")
 
 
 class EditOut(BaseModel):
-    prompt: str = Field(description="name of the ONE prompt file to replace")
+    # the enum constrains decoding (small models otherwise write prose here); validation stays a plain str
+    # so that the guardrail in code, not the schema, is what refuses a protected prompt
+    prompt: str = Field(
+        description="name of the ONE prompt file to replace", json_schema_extra={"enum": list(OPTIMIZABLE)}
+    )
     new_text: str = Field(description="the complete new prompt file")
     rationale: str = Field(default="", description="why this change addresses the analysis")
 
