@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -16,24 +15,18 @@ from rich.table import Table
 
 from autodata import evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
 from autodata.cache import ResponseCache
-from autodata.config import ConfigError, add_model_args, load_models_config
+from autodata.cli_support import open_models, quiet_tracing
+from autodata.config import ConfigError, add_model_args
 from autodata.context import RunContext
 from autodata.documents import load_documents
 from autodata.evals.acceptance import PRESETS
 from autodata.llm import Budget
-from autodata.models import OpenAIModelRegistry
 from autodata.runner import Runner, RunSummary
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 EXIT_NO_EVIDENCE = 3
 
 console = Console(stderr=True, highlight=False)
-
-
-def _quiet_tracing() -> None:
-    # LangSmith tracing is opt-in: without a key it would only delay the exit.
-    if not os.environ.get("LANGSMITH_API_KEY") and not os.environ.get("LANGCHAIN_API_KEY"):
-        os.environ.setdefault("LANGSMITH_TRACING", "false")
 
 
 def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -> None:
@@ -369,7 +362,7 @@ def print_summary(summary: RunSummary) -> None:
 
 
 def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = False) -> int:
-    _quiet_tracing()
+    quiet_tracing()
     loaded = load_documents(
         paths,
         section_chars=args.section_chars,
@@ -381,20 +374,16 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     if not loaded.documents:
         console.print("[bold red]error:[/] no readable documents among the given paths")
         return 2
-    try:
-        config = load_models_config(args.profile, args.config, args.overrides)
-        registry = OpenAIModelRegistry(config)
-        if args.server:
+    opened = open_models(args, console, preflight=not args.server)  # a server checks its own models
+    if opened is None:
+        return 2
+    config, registry = opened
+    if args.server:
+        try:
             check_server(args.server)
-        else:
-            console.print(f"checking model endpoints ({config.profile} profile)...")
-            registry.preflight()
-    except ConfigError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        return 2
-    except Exception as exc:  # e.g. the embedded models are not installed
-        console.print(f"[bold red]error:[/] {exc}")
-        return 2
+        except ConfigError as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+            return 2
     context = RunContext(
         mode=args.mode,
         preset=args.preset,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from pathlib import Path
 
 from rich.console import Console
 
-from autodata.config import ConfigError, add_model_args, load_models_config
+from autodata.cli_support import open_models, quiet_tracing
+from autodata.config import add_model_args
 from autodata.evaluate import EVALUATION_FILE, evaluate_runs, render_table
-from autodata.models import OpenAIModelRegistry
 
 console = Console(stderr=True, highlight=False)
 
@@ -33,23 +32,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.environ.get("LANGSMITH_API_KEY") and not os.environ.get("LANGCHAIN_API_KEY"):
-        os.environ.setdefault("LANGSMITH_TRACING", "false")
+    quiet_tracing()
     missing = [d for d in args.runs if not (Path(d) / "accepted.jsonl").is_file()]
     if missing:
         console.print(f"[bold red]error:[/] not a run directory (no accepted.jsonl): {', '.join(missing)}")
         return 2
-    try:
-        config = load_models_config(args.profile, args.config, args.overrides)
-        registry = OpenAIModelRegistry(config)
-        console.print(f"checking model endpoints ({config.profile} profile)...")
-        registry.preflight()
-    except ConfigError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+    opened = open_models(args, console)
+    if opened is None:
         return 2
-    except Exception as exc:  # e.g. the embedded models are not installed
-        console.print(f"[bold red]error:[/] {exc}")
-        return 2
+    config, registry = opened
     if config.local_models() and args.concurrency > 1:
         args.concurrency = 1  # the embedded CPU servers serialise requests anyway
     try:

@@ -13,19 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
 
-from autodata.config import ConfigError, load_models_config
+from autodata.cli_support import open_models, quiet_tracing
+from autodata.config import ConfigError
 from autodata.context import RunContext
 from autodata.documents import load_documents
 from autodata.evals.acceptance import PRESETS
 from autodata.meta_state import MetaContext
-from autodata.models import OpenAIModelRegistry
 
 THREAD_ID = "meta-optimize"
 CHECKPOINTS = "meta.sqlite"
@@ -94,22 +93,17 @@ async def optimize(ctx: MetaContext, *, resume: bool = False, progress=None) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    if not os.environ.get("LANGSMITH_API_KEY") and not os.environ.get("LANGCHAIN_API_KEY"):
-        os.environ.setdefault("LANGSMITH_TRACING", "false")
+    quiet_tracing()
     train, val = load_documents(args.train), load_documents(args.val)
     for skipped in [*train.skipped, *val.skipped]:
         console.print(f"[yellow]skipping {skipped.path}: {skipped.reason}[/]")
     if not train.documents or not val.documents:
         console.print("[bold red]error:[/] need readable --train and --val documents")
         return 2
-    try:
-        models = load_models_config(args.profile, args.config, args.overrides)
-        registry = OpenAIModelRegistry(models)
-        console.print(f"checking model endpoints ({models.profile} profile)...")
-        registry.preflight()
-    except Exception as exc:  # ConfigError, or the embedded models are not installed
-        console.print(f"[bold red]error:[/] {exc}")
+    opened = open_models(args, console)
+    if opened is None:
         return 2
+    models, registry = opened
     inner = RunContext(
         mode=args.mode,
         preset=args.preset,

@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from autodata.config import add_model_args, load_models_config
-from autodata.models import OpenAIModelRegistry
+from autodata.cli_support import open_models, quiet_tracing
+from autodata.config import add_model_args
 
 console = Console(stderr=True, highlight=False)
 TAXONOMY_FILE = "taxonomy.json"
@@ -67,8 +66,7 @@ async def build_taxonomy(run_dir: str | Path, context) -> dict:
 def run(args: argparse.Namespace) -> int:
     from autodata.nodes.taxonomy import TaxonomyContext
 
-    if not os.environ.get("LANGSMITH_API_KEY") and not os.environ.get("LANGCHAIN_API_KEY"):
-        os.environ.setdefault("LANGSMITH_TRACING", "false")
+    quiet_tracing()
     run_dir = Path(args.dir)
     if not (run_dir / "accepted.jsonl").is_file():
         console.print(f"[bold red]error:[/] not a run directory (no accepted.jsonl): {run_dir}")
@@ -76,15 +74,10 @@ def run(args: argparse.Namespace) -> int:
     if args.max_types < 1 or args.sample < 1 or args.batch_size < 1:
         console.print("[bold red]error:[/] --max-types, --sample and --batch-size must be at least 1")
         return 2
-    try:
-        config = load_models_config(args.profile, args.config, args.overrides)
-        config.role(args.role)
-        registry = OpenAIModelRegistry(config)
-        console.print(f"checking model endpoints ({config.profile} profile)...")
-        registry.preflight()
-    except Exception as exc:  # ConfigError, or e.g. the embedded models are not installed
-        console.print(f"[bold red]error:[/] {exc}")
+    opened = open_models(args, console, require_role=args.role)
+    if opened is None:
         return 2
+    config, registry = opened
     discover_chunk = 20
     if config.local_models():  # small context windows on the embedded models
         args.batch_size = min(args.batch_size, 4)

@@ -181,7 +181,9 @@ async def test_empty_run():
 def test_cli_writes_taxonomy_json(tmp_path, monkeypatch):
     run = write_run(tmp_path, records(7))
     registry = FakeRegistry({"judge": [judge_reply]})
-    monkeypatch.setattr(taxonomy_cli, "OpenAIModelRegistry", lambda config: registry)
+    import autodata.cli_support
+
+    monkeypatch.setattr(autodata.cli_support, "OpenAIModelRegistry", lambda config: registry)
     registry.preflight = lambda: None
     parser = argparse.ArgumentParser()
     taxonomy_cli.add_parser(parser.add_subparsers(dest="command"))

@@ -1,0 +1,36 @@
+"""Pieces every model-using command shares: quiet tracing, opening the per-role models with a pre-flight."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from rich.console import Console
+
+from autodata.config import ModelsConfig, load_models_config
+from autodata.models import OpenAIModelRegistry
+
+
+def quiet_tracing() -> None:
+    """LangSmith tracing is opt-in: without a key it would only delay the exit."""
+    if not os.environ.get("LANGSMITH_API_KEY") and not os.environ.get("LANGCHAIN_API_KEY"):
+        os.environ.setdefault("LANGSMITH_TRACING", "false")
+
+
+def open_models(
+    args: argparse.Namespace, console: Console, *, preflight: bool = True, require_role: str | None = None
+) -> tuple[ModelsConfig, OpenAIModelRegistry] | None:
+    """Resolve ``--profile/--config/--set`` and check every endpoint before any work; on a problem print
+    one error line and return None (the caller exits 2)."""
+    try:
+        config = load_models_config(args.profile, args.config, args.overrides)
+        if require_role:
+            config.role(require_role)
+        registry = OpenAIModelRegistry(config)
+        if preflight:
+            console.print(f"checking model endpoints ({config.profile} profile)...")
+            registry.preflight()
+    except Exception as exc:  # ConfigError, an unreachable endpoint, or the embedded models not installed
+        console.print(f"[bold red]error:[/] {exc}")
+        return None
+    return config, registry
