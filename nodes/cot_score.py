@@ -12,10 +12,9 @@ from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.evals.acceptance import decide as apply_preset
-from autodata.evals.acceptance import mean
 from autodata.nodes.common import context, emit
-from autodata.nodes.decide import INFRA_REASON, _failed, _scores, accepted_payload, judge_round
-from autodata.state import RoundRecord, SelfInstructState
+from autodata.nodes.decide import INFRA_REASON, _failed, _scores, accepted_payload, judge_round, round_record
+from autodata.state import SelfInstructState
 
 ACCEPTED = "accepted"
 
@@ -39,9 +38,6 @@ def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     ctx = context(runtime)
     weak, strong = state.get("weak", []), state.get("strong", [])
     weak_scores, strong_scores = _scores(weak), _scores(strong)
-    weak_mean = mean(weak_scores) if weak_scores else None
-    strong_mean = mean(strong_scores) if strong_scores else None
-    gap = round(strong_mean - weak_mean, 4) if weak_mean is not None and strong_mean is not None else None
     item = state.get("current")
     if not item:
         verdict = judge_round(state)  # the first screening failure (or failed calls)
@@ -56,25 +52,10 @@ def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
             f"{rule.reason}: {rule.detail}"
         )
     status = ACCEPTED if reason == ACCEPTED else ("failed" if reason == INFRA_REASON else "exhausted")
-    record = RoundRecord(
-        round=state["round"],
-        attempt=state["attempt"],
-        counted=reason != INFRA_REASON,
-        reason=reason,
-        detail=detail,
-        item=item,
-        screenings=state.get("screenings", []),
-        weak=weak,
-        strong=strong,
-        weak_scores=weak_scores,
-        strong_scores=strong_scores,
-        weak_mean=weak_mean,
-        strong_mean=strong_mean,
-        gap=gap,
-    )
+    record = round_record(state, reason, detail, item)
     update: dict = {"rounds": [record], "status": status}
     if status == ACCEPTED:
-        update["accepted"] = accepted_payload(state, item, weak_scores, strong_scores, ctx.variant)
+        update["accepted"] = accepted_payload(state, item, record, ctx.variant)
     emit(
         runtime,
         event="round",
@@ -82,8 +63,8 @@ def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
         round=state["round"],
         reason=reason,
         detail=detail,
-        weak_mean=weak_mean,
-        strong_mean=strong_mean,
+        weak_mean=record["weak_mean"],
+        strong_mean=record["strong_mean"],
         status=status,
     )
     return update

@@ -11,7 +11,7 @@ from autodata.context import RunContext
 from autodata.evals.acceptance import Verdict, mean, weak_gate
 from autodata.evals.acceptance import decide as apply_preset
 from autodata.nodes.common import context, emit
-from autodata.state import RoundRecord, Sample, SelfInstructState
+from autodata.state import Item, RoundRecord, Sample, SelfInstructState
 
 INFRA_REASON = "call_failed"
 
@@ -29,13 +29,33 @@ def _failed(samples: list[Sample]) -> str | None:
     return errors[0] or "no score" if errors else None
 
 
-def accepted_payload(
-    state: SelfInstructState, item: dict, weak_scores: list[float], strong_scores: list[float], variant: str
-) -> dict:
-    """The accepted record's fields (the runner adds the models per role)."""
+def round_record(state: SelfInstructState, reason: str, detail: str, item: Item | None) -> RoundRecord:
+    """This round's record: the verdict, the item, and the solver scores with their means and gap."""
+    weak, strong = state.get("weak", []), state.get("strong", [])
+    weak_scores, strong_scores = _scores(weak), _scores(strong)
     weak_mean = mean(weak_scores) if weak_scores else None
     strong_mean = mean(strong_scores) if strong_scores else None
     gap = round(strong_mean - weak_mean, 4) if weak_mean is not None and strong_mean is not None else None
+    return RoundRecord(
+        round=state["round"],
+        attempt=state["attempt"],
+        counted=reason != INFRA_REASON,
+        reason=reason,
+        detail=detail,
+        item=item,
+        screenings=state.get("screenings", []),
+        weak=weak,
+        strong=strong,
+        weak_scores=weak_scores,
+        strong_scores=strong_scores,
+        weak_mean=weak_mean,
+        strong_mean=strong_mean,
+        gap=gap,
+    )
+
+
+def accepted_payload(state: SelfInstructState, item: Item, record: RoundRecord, variant: str) -> dict:
+    """The accepted record's fields (the runner adds the models per role)."""
     return {
         "id": item_id(state["source"], state["span"], item["question"]),
         "source": {"path": state["source"], "span": state["span"]},
@@ -47,11 +67,7 @@ def accepted_payload(
         "rubric": item["rubric"],
         "question_type": item["question_type"],
         "skills": item["skills"],
-        "weak_scores": weak_scores,
-        "strong_scores": strong_scores,
-        "weak_mean": weak_mean,
-        "strong_mean": strong_mean,
-        "gap": gap,
+        **{key: record[key] for key in ("weak_scores", "strong_scores", "weak_mean", "strong_mean", "gap")},
         "rounds": state["round"],
         "variant": variant,
     }
@@ -114,36 +130,16 @@ def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     verdict = judge_round(state)
     if verdict.accepted and ctx.review:
         verdict = human_review(state, verdict)
-    weak, strong = state.get("weak", []), state.get("strong", [])
-    weak_scores, strong_scores = _scores(weak), _scores(strong)
-    weak_mean = mean(weak_scores) if weak_scores else None
-    strong_mean = mean(strong_scores) if strong_scores else None
-    gap = round(strong_mean - weak_mean, 4) if weak_mean is not None and strong_mean is not None else None
-    counted = verdict.reason != INFRA_REASON
-    record = RoundRecord(
-        round=state["round"],
-        attempt=state["attempt"],
-        counted=counted,
-        reason=verdict.reason,
-        detail=verdict.detail,
-        item=state.get("current")
-        or next((s["item"] for s in state.get("screenings", []) if s.get("item")), None),
-        screenings=state.get("screenings", []),
-        weak=weak,
-        strong=strong,
-        weak_scores=weak_scores,
-        strong_scores=strong_scores,
-        weak_mean=weak_mean,
-        strong_mean=strong_mean,
-        gap=gap,
+    item = state.get("current") or next(
+        (s["item"] for s in state.get("screenings", []) if s.get("item")), None
     )
+    record = round_record(state, verdict.reason, verdict.detail, item)
+    counted = record["counted"]
     failed_attempts = sum(1 for r in state.get("rounds", []) if not r["counted"]) + (0 if counted else 1)
     status = next_status(verdict, state, ctx, failed_attempts)
     update: dict = {"rounds": [record], "status": status}
     if verdict.accepted:
-        update["accepted"] = accepted_payload(
-            state, state["current"], weak_scores, strong_scores, ctx.variant
-        )
+        update["accepted"] = accepted_payload(state, state["current"], record, ctx.variant)
     emit(
         runtime,
         event="round",
@@ -151,8 +147,8 @@ def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
         round=state["round"],
         reason=verdict.reason,
         detail=verdict.detail,
-        weak_mean=weak_mean,
-        strong_mean=strong_mean,
+        weak_mean=record["weak_mean"],
+        strong_mean=record["strong_mean"],
         status=status,
     )
     return update
