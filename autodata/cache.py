@@ -36,6 +36,9 @@ class ResponseCache:
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a committed reply survives the process being killed (only an OS crash may lose the
+        # last few), without an fsync per call
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, content TEXT, tool_calls TEXT, "
             "input_tokens INTEGER, output_tokens INTEGER)"

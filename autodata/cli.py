@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autodata import evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
+from autodata import aio, evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
 from autodata.cache import ResponseCache
 from autodata.cli_support import open_models, quiet_tracing
 from autodata.config import ConfigError, add_model_args
@@ -458,7 +457,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
         )
     try:
         with progress:
-            summary = asyncio.run(runner.run(loaded.documents, loaded.skipped))
+            summary = aio.run(runner.run(loaded.documents, loaded.skipped))
     except KeyboardInterrupt:
         console.print(f"[bold yellow]interrupted[/]: run the same command again to resume from {out}")
         return 130

@@ -60,6 +60,9 @@ class RoleModel(BaseModel):
     tokens_per_minute: float | None = None
     price_per_million_input: float = 0.0
     price_per_million_output: float = 0.0
+    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    """Transport of the OpenAI SDK: ``aiohttp`` (less CPU per request under high concurrency) or the SDK's
+    default ``httpx`` client."""
 
     def api_key(self) -> str:
         if self.local:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
 from rich.console import Console
 
+from autodata import aio
 from autodata.cli_support import open_models, quiet_tracing
 from autodata.config import add_model_args
 from autodata.evaluate import EVALUATION_FILE, evaluate_runs, render_table
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if config.local_models() and args.concurrency > 1:
         args.concurrency = 1  # the embedded CPU servers serialise requests anyway
     try:
-        reports = asyncio.run(
+        reports = aio.run(
             evaluate_runs(
                 args.runs,
                 registry,

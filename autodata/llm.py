@@ -8,6 +8,7 @@ call (never a crash, never a pass).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import time
@@ -160,8 +161,17 @@ def _retry_after(exc: BaseException) -> float | None:
 
 
 def _describe(exc: BaseException) -> str:
+    """``Type: message``, plus the root cause when the SDK's message hides it (the SDK reports an
+    aiohttp "connection refused" as "Request timed out.")."""
     text = str(exc).strip().replace("\n", " ")
-    return f"{type(exc).__name__}: {text[:300]}"
+    described = f"{type(exc).__name__}: {text[:300]}"
+    root = exc
+    while root.__cause__ is not None and root.__cause__ is not root:
+        root = root.__cause__
+    root_text = str(root).strip().replace("\n", " ")
+    if root is not exc and root_text and root_text not in text:
+        described += f" (cause: {type(root).__name__}: {root_text[:200]})"
+    return described
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
@@ -235,7 +245,10 @@ def grammar_schema(value: Any) -> Any:
     return value
 
 
+@functools.cache
 def _response_format(method: str, schema: type[BaseModel]) -> dict | None:
+    """The request's ``response_format`` (cached: building a JSON schema costs about a millisecond, and
+    every structured call of a run asks for the same few). Callers must not mutate it."""
     json_schema = schema.model_json_schema()
     if method == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": json_schema}}

@@ -6,14 +6,17 @@ models keyed by role while real runs build ``ChatOpenAI`` objects against OpenAI
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from typing import Protocol, runtime_checkable
+import weakref
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 from langchain_core.language_models import BaseChatModel
 
 from autodata.cache import ResponseCache
 from autodata.config import ROLES, ConfigError, ModelsConfig, RoleModel
+from autodata.http_clients import aiohttp_client, running_loop
 from autodata.limits import EndpointLimiter
 
 
@@ -40,7 +43,10 @@ class OpenAIModelRegistry:
         self.retry_backoff = retry_backoff
         self.cache = cache
         self._limiters: dict[str, EndpointLimiter] = {}
-        self._models: dict[str, BaseChatModel] = {}
+        self._models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, BaseChatModel]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._models_outside_loop: dict[str, BaseChatModel] = {}
         self._lock = threading.Lock()
 
     def settings(self, role: str) -> RoleModel:
@@ -55,24 +61,36 @@ class OpenAIModelRegistry:
         return settings.base_url
 
     def chat(self, role: str) -> BaseChatModel:
+        """The role's ``ChatOpenAI``, one per role and running event loop (connection pools belong to a
+        loop: see :mod:`autodata.http_clients`)."""
+        loop = running_loop()
         with self._lock:
-            if role not in self._models:
-                from langchain_openai import ChatOpenAI
+            models = self._models_outside_loop if loop is None else self._models.setdefault(loop, {})
+            if role not in models:
+                models[role] = self._build_chat(role)
+            return models[role]
 
-                settings = self.settings(role)
-                kwargs = {}
-                if not settings.max_tokens_in_extra_body:
-                    kwargs["max_tokens"] = settings.max_tokens
-                self._models[role] = ChatOpenAI(
-                    model=settings.model,
-                    base_url=self.base_url(role),
-                    api_key=settings.api_key(),
-                    temperature=settings.temperature,
-                    timeout=settings.timeout,
-                    max_retries=0,  # retries are ours (autodata.llm), so capability errors are not repeated
-                    **kwargs,
-                )
-            return self._models[role]
+    def _build_chat(self, role: str) -> BaseChatModel:
+        from langchain_openai import ChatOpenAI
+
+        settings = self.settings(role)
+        base_url = self.base_url(role)
+        kwargs: dict[str, Any] = {}
+        if not settings.max_tokens_in_extra_body:
+            kwargs["max_tokens"] = settings.max_tokens
+        if settings.http_client == "aiohttp":
+            client = aiohttp_client(base_url)
+            if client is not None:
+                kwargs["http_async_client"] = client
+        return ChatOpenAI(
+            model=settings.model,
+            base_url=base_url,
+            api_key=settings.api_key(),
+            temperature=settings.temperature,
+            timeout=settings.timeout,
+            max_retries=0,  # retries are ours (autodata.llm), so capability errors are not repeated
+            **kwargs,
+        )
 
     def describe(self) -> dict[str, str]:
         return {role: self.settings(role).model for role in ROLES}

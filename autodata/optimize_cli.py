@@ -11,7 +11,6 @@ so ``--resume`` continues an interrupted run, or extends a finished one to more 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
 
+from autodata import aio
 from autodata.cli_support import open_models, quiet_tracing
 from autodata.config import ConfigError
 from autodata.context import RunContext
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         encoding="utf-8",
     )
     try:
-        state = asyncio.run(optimize(ctx, resume=args.resume, progress=progress_printer))
+        state = aio.run(optimize(ctx, resume=args.resume, progress=progress_printer))
     except ConfigError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 2

@@ -21,6 +21,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from autodata import aio
 from autodata.evals.equivalence import answers_equivalent, extract_final_answer
 from autodata.models import ModelRegistry
 
@@ -74,9 +75,9 @@ def _run(coro):
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
+        return aio.run(coro)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        return pool.submit(aio.run, coro).result()
 
 
 class VerifiableReward:

@@ -8,13 +8,13 @@ be built (e.g. every discovery call failed; the file still records why).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from autodata import aio
 from autodata.cli_support import open_models, quiet_tracing
 from autodata.config import add_model_args
 
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         models=registry,
     )
     try:
-        taxonomy = asyncio.run(build_taxonomy(run_dir, context))
+        taxonomy = aio.run(build_taxonomy(run_dir, context))
     except KeyboardInterrupt:
         console.print("[bold yellow]interrupted[/]")
         return 130
