@@ -343,13 +343,14 @@ def guard(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
 
 
 def after_guard(state: MetaState) -> list[Send] | str:
-    if state.get("outcome") != "pending":
-        return "record"
+    """Evaluate parent and child side by side; with no child to compare, the parent is still measured
+    once if it never was, so the report always has a validation figure for the seed."""
     iteration = state.get("iteration", 0) + 1
-    return [
-        Send("evaluate", EvalTask(iteration=iteration, variant=state["parent"], role="parent")),
-        Send("evaluate", EvalTask(iteration=iteration, variant=state["child"], role="child")),
-    ]
+    parent = Send("evaluate", EvalTask(iteration=iteration, variant=state["parent"], role="parent"))
+    if state.get("outcome") != "pending":
+        never_measured = not state["variants"][state["parent"]]["val_pass_rates"]
+        return [parent] if never_measured else "record"
+    return [parent, Send("evaluate", EvalTask(iteration=iteration, variant=state["child"], role="child"))]
 
 
 async def evaluate(task: EvalTask, runtime: Runtime[MetaContext]) -> dict:

@@ -114,12 +114,17 @@ async def test_worse_child_is_rejected(tmp_path):
 
 
 async def test_edit_to_a_solver_prompt_is_refused_and_not_evaluated(tmp_path):
-    models = registry([edit_reply("solver", "Answer badly.\n=== user ===\n$context\n$question")])
-    await optimize(context(tmp_path, models))
-    (row,) = read_iterations(tmp_path / "opt")
-    assert row["outcome"] == "invalid" and "may not be edited" in row["detail"]
-    assert row["child_pass_rate"] is None and row["parent_pass_rate"] is None
-    assert len(models.prompts("weak_solver")) == 1  # only the one minibatch rollout: no validation runs
+    models = registry([edit_reply("solver", "Answer badly.\n=== user ===\n$context\n$question")] * 2)
+    await optimize(context(tmp_path, models, iterations=2))
+    first, second = read_iterations(tmp_path / "opt")
+    assert first["outcome"] == "invalid" and "may not be edited" in first["detail"]
+    assert first["child_pass_rate"] is None
+    # the seed, never measured yet, is evaluated once anyway: the report has a baseline
+    assert first["parent_pass_rate"] == 0.0 and first["seed_pass_rate"] == 0.0
+    assert second["outcome"] == "invalid" and second["parent_pass_rate"] is None
+    # two minibatch rollouts (1 document each) + one validation run of the seed (2 documents)
+    assert len(models.prompts("weak_solver")) == 4
+    assert "| 1 | seed | it001 | solver | invalid |" in (tmp_path / "opt" / "report.md").read_text()
 
 
 async def test_duplicate_variant_is_skipped(tmp_path):
@@ -128,7 +133,7 @@ async def test_duplicate_variant_is_skipped(tmp_path):
     await optimize(context(tmp_path, models))
     (row,) = read_iterations(tmp_path / "opt")
     assert row["outcome"] == "duplicate" and "seed" in row["detail"]
-    assert len(models.prompts("weak_solver")) == 1
+    assert len(models.prompts("weak_solver")) == 1 + 2  # rollout + the seed's one validation run
 
 
 async def test_budget_stops_the_loop(tmp_path):
