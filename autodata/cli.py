@@ -14,6 +14,7 @@ from rich.table import Table
 
 from autodata import aio, evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
 from autodata.cache import ResponseCache
+from autodata.checkpointers import describe as describe_checkpointer
 from autodata.cli_support import open_models, quiet_tracing
 from autodata.config import ConfigError, add_model_args
 from autodata.context import RunContext
@@ -137,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="progress of a running or finished run")
     status.add_argument("run_dir")
     status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.add_argument(
+        "--checkpointer",
+        metavar="URL",
+        help="the postgres:// URL the run was started with (SQLite runs need none)",
+    )
     return parser
 
 
@@ -423,6 +429,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
                 "prompts": args.prompts,
                 "dedup_threshold": context.dedup_threshold,
                 "budget": budget.to_json() if budget.limited else None,
+                "checkpointer": describe_checkpointer(args.checkpointer),
                 "models": {role: m.model_dump() for role, m in config.roles.items()},
             },
             indent=2,
@@ -468,12 +475,12 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     return 0
 
 
-def show_status(run_dir: str, *, as_json: bool = False) -> int:
-    from autodata.status import run_status
+def show_status(run_dir: str, *, as_json: bool = False, checkpointer: str | None = None) -> int:
+    from autodata.status import StatusError, run_status
 
     try:
-        status = run_status(run_dir)
-    except FileNotFoundError as exc:
+        status = run_status(run_dir, checkpointer)
+    except (FileNotFoundError, StatusError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         return 2
     if as_json:
@@ -482,16 +489,21 @@ def show_status(run_dir: str, *, as_json: bool = False) -> int:
     table = Table(
         title=f"run {run_dir}: {'finished' if status['finished'] else 'in progress or interrupted'}"
     )
-    for column in ("document", "status", "round", "next step", "LLM calls"):
+    shared = any("worker" in t for t in status["threads"])  # a Postgres run: units claimed by workers
+    columns = ["document", "status", "round", "next step", "LLM calls"]
+    for column in columns + (["worker", "takeovers"] if shared else []):
         table.add_column(column)
     for t in status["threads"]:
-        table.add_row(
+        row = [
             Path(t["source"]).name,
             t["status"],
             str(t["round"] or "-"),
             ", ".join(t["waiting_for"]) or "-",
             str(t["calls"]),
-        )
+        ]
+        if shared:
+            row += [f"{t['worker']}{' (holds it)' if t['held'] else ''}", str(t["takeovers"])]
+        table.add_row(*row)
     console.print(table)
     counts = ", ".join(f"{k}: {v}" for k, v in status["by_status"].items()) or "no documents started"
     console.print(
@@ -521,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "taxonomy":
         return taxonomy_cli.run(args)
     if args.command == "status":
-        return show_status(args.run_dir, as_json=args.json)
+        return show_status(args.run_dir, as_json=args.json, checkpointer=args.checkpointer)
     if args.command == "diagrams":
         from autodata.diagrams import write_all
 

@@ -22,10 +22,12 @@ import pytest
 from fakes import FakeRegistry
 from scripts import RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
+from autodata.checkpointers import describe
 from autodata.context import RunContext
 from autodata.documents import Document
 from autodata.records import JsonlWriter, RejectedRecord, Source
 from autodata.runner import Runner
+from autodata.status import StatusError, run_status
 
 TESTS_DIR = Path(__file__).parent
 
@@ -139,6 +141,15 @@ async def test_postgres_run_accepts_items_and_resumes(postgres_url, tmp_path):
     rows = await claim_rows(postgres_url, out)
     assert [r["unit"] for r in rows] == [f"doc-{d.id}" for d in sorted(documents, key=lambda d: d.id)]
     assert all(r["finished_at"] and r["status"] == "accepted" and r["takeovers"] == 0 for r in rows)
+
+    # `autodata status` reads the run back from Postgres (it needs the URL: run.json masks the password)
+    (out / "run.json").write_text(json.dumps({"checkpointer": describe(postgres_url)}))
+    with pytest.raises(StatusError, match="--checkpointer"):
+        run_status(out)
+    status = await asyncio.to_thread(run_status, out, postgres_url)
+    assert status["by_status"] == {"accepted": 2}
+    assert sorted(Path(t["source"]).name for t in status["threads"]) == ["doc0.md", "doc1.md"]
+    assert all(not t["held"] and t["takeovers"] == 0 and t["calls"] > 0 for t in status["threads"])
 
     # another run directory on the same database is another run: its threads start from scratch
     fresh = registry()
