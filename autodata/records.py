@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +63,11 @@ class JsonlWriter:
     Safe for several processes appending to one file: each write holds an exclusive ``flock`` and first
     reads the lines other processes appended since this writer last looked."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, on_read: Callable[[dict[str, Any]], None] | None = None):
+        """``on_read`` sees every record of the file that this writer did not write itself (what is there
+        at start, then what other processes append), e.g. to keep a near-duplicate index global."""
         self.path = path
+        self.on_read = on_read
         self.ids: set[str] = set()
         self._offset = 0  # bytes of the file already read into self.ids
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,11 +82,17 @@ class JsonlWriter:
                 break  # a torn last line from a killed process: ignored, terminated before the next write
             self._offset += len(raw)
             try:
-                self.ids.add(json.loads(raw)["id"])
+                data = json.loads(raw)
+                self.ids.add(data["id"])
+                if self.on_read is not None:
+                    self.on_read(data)
             except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
                 continue
 
-    def write(self, record: BaseModel) -> bool:
+    def write(self, record: BaseModel, veto: Callable[[], object] | None = None) -> bool:
+        """Append ``record`` unless its id is already in the file (False). ``veto`` is asked under the
+        lock, once the file is caught up with every process's records: a truthy answer refuses the record
+        (False, nothing written)."""
         data = record.model_dump(mode="json")
         if data["id"] in self.ids:
             return False
@@ -91,7 +101,7 @@ class JsonlWriter:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 self._catch_up(handle)  # what other processes wrote meanwhile
-                if data["id"] in self.ids:
+                if data["id"] in self.ids or (veto is not None and veto()):
                     return False
                 end = handle.seek(0, os.SEEK_END)
                 if end > 0:

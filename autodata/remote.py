@@ -17,13 +17,13 @@ from typing import Any
 
 from autodata.context import RunContext
 from autodata.documents import Document, Skipped
-from autodata.records import JsonlWriter
 from autodata.runner import (
     FINISHED,
     Progress,
     RunSummary,
     document_input,
     finish_summary,
+    open_writers,
     run_pool,
     tally,
     write_records,
@@ -65,8 +65,7 @@ class RemoteRunner:
         self.concurrency = max(1, concurrency)
         self.progress = progress or (lambda event: None)
         self.graph_id = graph_id
-        self.accepted = JsonlWriter(self.out_dir / "accepted.jsonl")
-        self.rejected = JsonlWriter(self.out_dir / "rejected.jsonl")
+        self.accepted, self.rejected, self.dedup = open_writers(self.out_dir, context.dedup_threshold)
 
     async def _run_document(self, client, doc: Document) -> dict[str, Any]:
         tid = remote_thread_id(doc, self.out_dir)
@@ -94,7 +93,7 @@ class RemoteRunner:
                 elif part.event == "error":
                     raise RuntimeError(f"server run failed: {part.data}")
             values = (await client.threads.get_state(tid)).get("values") or {}
-        write_records(values, tid, self.models, self.accepted, self.rejected)
+        write_records(values, tid, self.models, self.accepted, self.rejected, self.dedup)
         self.progress({"event": "done", "source": doc.path, "status": values.get("status")})
         return values
 

@@ -134,17 +134,37 @@ def write_records(
     dedup: DuplicateIndex | None = None,
 ) -> None:
     """With ``dedup``, an accepted item whose question near-duplicates one accepted before goes to
-    ``rejected`` (reason ``duplicate``) and ``values["duplicate_of"]`` is set to that item's id."""
+    ``rejected`` (reason ``duplicate``) and ``values["duplicate_of"]`` is set to that item's id. The check
+    runs under the accepted file's lock with the index caught up on every process's items (see
+    :func:`open_writers`), so two workers cannot both accept near-duplicates."""
     for record in rejected_records(values, tid):
         rejected.write(record)
     if values.get("accepted"):
         record = accepted_record(values, models)
-        found = dedup.check(record.id, record.question) if dedup is not None else None
-        if found is None:
-            accepted.write(record)
-        else:
+        found: tuple[str, float] | None = None
+
+        def near_duplicate() -> tuple[str, float] | None:
+            nonlocal found
+            found = None if record.id in dedup else dedup.find(record.question)
+            return found
+
+        written = accepted.write(record, veto=near_duplicate if dedup is not None else None)
+        if found is not None:
             values["duplicate_of"] = found[0]
             rejected.write(duplicate_record(record, found[0], found[1]))
+        elif written and dedup is not None:
+            dedup.add(record.id, record.question)
+
+
+def open_writers(
+    out_dir: Path, dedup_threshold: float | None
+) -> tuple[JsonlWriter, JsonlWriter, DuplicateIndex | None]:
+    """The run's ``accepted.jsonl`` and ``rejected.jsonl`` writers and, with a threshold, the near-duplicate
+    index of the accepted questions, kept up to date with what every process writes to the file."""
+    dedup = DuplicateIndex(dedup_threshold) if dedup_threshold else None
+    on_read = (lambda data: dedup.add(data["id"], data["question"])) if dedup is not None else None
+    accepted = JsonlWriter(out_dir / "accepted.jsonl", on_read=on_read)
+    return accepted, JsonlWriter(out_dir / "rejected.jsonl"), dedup
 
 
 def duplicate_record(record: AcceptedRecord, duplicate_of: str, similarity: float) -> RejectedRecord:
@@ -239,13 +259,10 @@ class Runner:
         self.context = context
         self.concurrency = max(1, concurrency)
         self.progress = progress or (lambda event: None)
-        self.accepted = JsonlWriter(self.out_dir / "accepted.jsonl")
-        self.rejected = JsonlWriter(self.out_dir / "rejected.jsonl")
-        self.reviewer = reviewer
-        threshold = getattr(context, "dedup_threshold", None)
-        self.dedup = (
-            DuplicateIndex.from_jsonl(self.out_dir / "accepted.jsonl", threshold) if threshold else None
+        self.accepted, self.rejected, self.dedup = open_writers(
+            self.out_dir, getattr(context, "dedup_threshold", None)
         )
+        self.reviewer = reviewer
         self.stopped: str | None = None  # set when the budget runs out: no new unit is started
         self.checkpointer = checkpointer
         self.stale_after = stale_after

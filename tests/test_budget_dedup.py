@@ -216,6 +216,21 @@ async def test_near_duplicate_accepted_items_go_to_rejected_and_survive_resume(t
     assert len(read(out / "accepted.jsonl")) == 1 and len(read(out / "rejected.jsonl")) == 2  # no repeats
 
 
+async def test_workers_sharing_a_run_see_each_others_accepted_questions(tmp_path):
+    # two workers (e.g. processes on a Postgres checkpointer) open the same run before either accepts
+    out = tmp_path / "run"
+    documents = docs(tmp_path, 2)
+    near = item(question=LONG.replace("in order", "in sequence"))
+    first = Runner(out, RunContext(models=registry(item(question=LONG)), dedup_threshold=0.8))
+    second = Runner(out, RunContext(models=registry(near), dedup_threshold=0.8))
+    assert (await first.run(documents[:1])).accepted == 1
+    summary = await second.run(documents[1:])  # its index catches up with the file before deciding
+    assert summary.accepted == 0 and summary.duplicates == 1
+    (kept,) = read(out / "accepted.jsonl")
+    (duplicate,) = read(out / "rejected.jsonl")
+    assert duplicate["reason"] == "duplicate" and duplicate["duplicate_of"] == kept["id"]
+
+
 async def test_dedup_is_off_by_default_in_the_library(tmp_path):
     summary = await Runner(tmp_path / "run", RunContext(models=registry())).run(docs(tmp_path, 2))
     assert summary.accepted == 2 and summary.duplicates == 0
