@@ -73,6 +73,10 @@ class Budget:
         self.usd = 0.0
         self.in_flight = 0
         """Requests sent and not answered yet (for progress displays)."""
+        self.others_calls = 0
+        self.others_tokens = 0
+        self.others_usd = 0.0
+        """Spent by the other workers of a shared run (kept current by :mod:`autodata.shared_budget`)."""
 
     @property
     def limited(self) -> bool:
@@ -80,12 +84,17 @@ class Budget:
 
     def exceeded(self) -> str | None:
         """Which limit is used up (a message), or None."""
-        if self.max_calls is not None and self.calls >= self.max_calls:
+        calls, tokens, usd = (
+            self.calls + self.others_calls,
+            self.tokens + self.others_tokens,
+            self.usd + self.others_usd,
+        )
+        if self.max_calls is not None and calls >= self.max_calls:
             return f"call budget of {self.max_calls} reached"
-        if self.max_tokens is not None and self.tokens >= self.max_tokens:
-            return f"token budget of {self.max_tokens} reached ({self.tokens} used)"
-        if self.max_usd is not None and self.usd >= self.max_usd:
-            return f"budget of ${self.max_usd:.4f} reached (${self.usd:.4f} spent)"
+        if self.max_tokens is not None and tokens >= self.max_tokens:
+            return f"token budget of {self.max_tokens} reached ({tokens} used)"
+        if self.max_usd is not None and usd >= self.max_usd:
+            return f"budget of ${self.max_usd:.4f} reached (${usd:.4f} spent)"
         return None
 
     def reserve(self) -> None:

@@ -332,7 +332,8 @@ class Runner:
 
     @contextlib.asynccontextmanager
     async def _claims(self):
-        """Work claims shared with other workers: only with a Postgres checkpointer (else None)."""
+        """Work claims shared with other workers: only with a Postgres checkpointer (else None); a limited
+        budget is then shared by the run's workers too."""
         if not is_postgres(self.checkpointer):
             yield None
             return
@@ -340,7 +341,15 @@ class Runner:
 
         run = run_id(self.out_dir)
         self._thread_prefix = f"{run}/"
-        async with ClaimTable(self.checkpointer, run, stale_after=self.stale_after) as claims:
+        budget = getattr(self.context.registry(), "budget", None)
+        async with contextlib.AsyncExitStack() as stack:
+            claims = await stack.enter_async_context(
+                ClaimTable(self.checkpointer, run, stale_after=self.stale_after)
+            )
+            if budget is not None and budget.limited:  # one budget for all the run's workers
+                from autodata.shared_budget import SharedBudget
+
+                await stack.enter_async_context(SharedBudget(self.checkpointer, run, budget))
             yield claims
 
     async def run(self, documents: list[Document], skipped: list[Skipped] | None = None) -> RunSummary:

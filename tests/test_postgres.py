@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,48 @@ async def test_dead_workers_claims_are_taken_over_and_live_ones_waited_for(postg
     rows = {r["unit"]: r for r in await claim_rows(postgres_url, out)}
     assert rows[f"doc-{dead.id}"]["takeovers"] == 1 and rows[f"doc-{live.id}"]["claims"] == 2
     assert all(r["status"] == "accepted" and r["worker"] != "live-worker" for r in rows.values())
+
+
+async def test_workers_of_a_run_share_one_budget(postgres_url, tmp_path):
+    from autodata.llm import Budget, BudgetExhausted
+    from autodata.shared_budget import SharedBudget
+
+    run = f"budget-{uuid.uuid4().hex}"
+    first, second = Budget(max_calls=10), Budget(max_calls=10)
+    async with (
+        SharedBudget(postgres_url, run, first) as first_sync,
+        SharedBudget(postgres_url, run, second) as second_sync,
+    ):
+        for _ in range(6):
+            first.reserve()
+        await second_sync.sync()
+        assert second.others_calls == 0  # first has not pushed its spend yet
+        await first_sync.sync()  # in a run, every worker syncs every second in the background
+        await second_sync.sync()
+        assert second.others_calls == 6
+        for _ in range(4):
+            second.reserve()
+        with pytest.raises(BudgetExhausted, match="call budget of 10"):
+            second.reserve()
+    # the run's row keeps its total: a worker started later sees what was spent before
+    later = Budget(max_calls=12)
+    async with SharedBudget(postgres_url, run, later):
+        assert later.others_calls == 10
+        later.reserve()
+        later.reserve()
+        with pytest.raises(BudgetExhausted, match="call budget of 12"):
+            later.reserve()
+
+    # the Runner wires it: a Postgres run with a limited budget records its spend run-wide
+    out = tmp_path / "run"
+    models = registry()
+    models.budget = Budget(max_calls=1000)
+    summary = await Runner(out, ctx(models=models), checkpointer=postgres_url).run(docs(tmp_path, 2))
+    assert summary.accepted == 2
+    from autodata.claims import run_id
+
+    async with SharedBudget(postgres_url, run_id(out), Budget()) as view:
+        assert view.budget.others_calls == models.budget.calls > 0
 
 
 def worker_main(url: str, out: str, root: str, name: str) -> None:
