@@ -35,6 +35,10 @@ class _LoopPools:
             yield
         finally:
             await self.aclose()
+            loop = running_loop()
+            with _lock:
+                if loop is not None and _pools.get(loop) is self:
+                    del _pools[loop]  # the clients refer to their loop: keep neither once it is done
 
     async def _start(self) -> None:
         # first iteration registers the generator with the loop (asyncgen hooks), which finalises it on

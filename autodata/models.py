@@ -65,6 +65,8 @@ class OpenAIModelRegistry:
         loop: see :mod:`autodata.http_clients`)."""
         loop = running_loop()
         with self._lock:
+            for closed in [other for other in self._models if other.is_closed()]:
+                del self._models[closed]  # its clients refer to it, so it would never be collected
             models = self._models_outside_loop if loop is None else self._models.setdefault(loop, {})
             if role not in models:
                 models[role] = self._build_chat(role)

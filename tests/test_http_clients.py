@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from langchain_core.messages import HumanMessage
 
-from autodata import aio
+from autodata import aio, http_clients
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 from autodata.llm import call_structured, call_text
 from autodata.nodes.schemas import VerifierOut
@@ -58,3 +58,7 @@ def test_pools_follow_their_event_loop():
     assert first is not second
     assert first.http_async_client is not second.http_async_client
     assert first.http_async_client.is_closed and second.http_async_client.is_closed
+    # nothing of the finished loops is kept (a reward function opens one loop per batch)
+    registry.chat("strong_solver")
+    assert len(registry._models) == 0
+    assert not any(loop.is_closed() for loop in http_clients._pools)
