@@ -237,13 +237,22 @@ def _request_kwargs(registry: ModelRegistry, role: str, response_format: dict | 
 
 
 GRAMMAR_MAX_LENGTH = 1000
+GRAMMAR_PATTERN = "x-grammar-pattern"
+"""Schema key of a regular expression for grammar-constrained decoding only (``json_object_schema``,
+llama.cpp): it becomes the field's ``pattern`` there and is left out of the schemas sent to other
+endpoints (see ``autodata.nodes.schemas.bounded``)."""
 
 
 def grammar_schema(value: Any) -> Any:
-    """The JSON schema without ``maxLength`` above 1000: llama.cpp expands a bounded string into nested
-    optional rules and cannot build (or crashes on) longer ones. Such fields are bounded by ``max_tokens``
-    and by truncation when parsing instead."""
+    """The JSON schema for llama.cpp's grammar: ``x-grammar-pattern`` becomes the field's ``pattern``
+    (which carries its own length bounds: llama.cpp ignores ``maxLength`` beside a pattern), and no
+    ``maxLength`` above 1000 (llama.cpp expands a bounded string into nested optional rules and cannot
+    build, or crashes on, longer ones; such fields are bounded by ``max_tokens`` and by truncation when
+    parsing instead)."""
     if isinstance(value, dict):
+        if GRAMMAR_PATTERN in value:
+            value = {k: v for k, v in value.items() if k not in ("maxLength", "minLength")}
+            value["pattern"] = value.pop(GRAMMAR_PATTERN)
         return {
             k: grammar_schema(v)
             for k, v in value.items()
@@ -254,18 +263,44 @@ def grammar_schema(value: Any) -> Any:
     return value
 
 
+def portable_schema(value: Any) -> Any:
+    """The JSON schema for every other endpoint: without the grammar-only ``x-grammar-pattern``."""
+    if isinstance(value, dict):
+        return {k: portable_schema(v) for k, v in value.items() if k != GRAMMAR_PATTERN}
+    if isinstance(value, list):
+        return [portable_schema(v) for v in value]
+    return value
+
+
 @functools.cache
 def _response_format(method: str, schema: type[BaseModel]) -> dict | None:
     """The request's ``response_format`` (cached: building a JSON schema costs about a millisecond, and
     every structured call of a run asks for the same few). Callers must not mutate it."""
     json_schema = schema.model_json_schema()
     if method == "json_schema":
-        return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": json_schema}}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": portable_schema(json_schema)},
+        }
     if method == "json_object_schema":
         return {"type": "json_object", "schema": grammar_schema(json_schema)}
     if method == "json_mode":
         return {"type": "json_object"}
     return None
+
+
+@functools.cache
+def _tool(schema: type[BaseModel]) -> dict[str, Any]:
+    """The schema as an OpenAI tool (built once), without grammar-only keys."""
+    json_schema = portable_schema(schema.model_json_schema())
+    return {
+        "type": "function",
+        "function": {
+            "name": schema.__name__,
+            "description": json_schema.pop("description", "") or schema.__name__,
+            "parameters": json_schema,
+        },
+    }
 
 
 class _Attempts:
@@ -484,7 +519,7 @@ async def call_structured(
     config = _run_config(role, state.settings.model, metadata)
     if method == "function_calling":
         runnable = chat.bind_tools(
-            [schema], tool_choice=schema.__name__, **_request_kwargs(registry, role, None)
+            [_tool(schema)], tool_choice=schema.__name__, **_request_kwargs(registry, role, None)
         )
     else:
         runnable = chat.bind(**_request_kwargs(registry, role, _response_format(method, schema)))

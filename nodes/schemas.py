@@ -7,11 +7,19 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
+from autodata.llm import GRAMMAR_PATTERN
 
-def bounded(limit: int, description: str = "", min_chars: int = 0):
+ONE_SENTENCE = r'^([^.!?"\\\n]|[.!?][^ .!?"\\\n]){{{low},{high}}}[.!?]?$'
+"""One sentence, as the coded format rule counts them: sentence-ending punctuation only at the end or
+inside a token ("3.5", "e.g.x"); no quote, backslash or newline, so the grammar stays valid JSON."""
+
+
+def bounded(limit: int, description: str = "", min_chars: int = 0, one_sentence: bool = False):
     """A string capped at ``limit`` characters: longer replies are truncated, not rejected.
 
     ``min_chars`` only shapes constrained decoding (``minLength``); the coded format rules judge it.
+    ``one_sentence`` makes grammar-constrained decoding write a single sentence (small local models
+    otherwise tend to add a second one, which the format rules reject).
     llama.cpp cannot build grammars for ``maxLength`` above 1000, so keep limits at or below that."""
     assert limit <= 1000, "llama.cpp grammars fail for maxLength > 1000"
     schema: dict = {"type": "string", "maxLength": limit}
@@ -19,6 +27,8 @@ def bounded(limit: int, description: str = "", min_chars: int = 0):
         schema["minLength"] = min_chars
     if description:
         schema["description"] = description
+    if one_sentence:
+        schema[GRAMMAR_PATTERN] = ONE_SENTENCE.format(low=max(1, min_chars), high=limit)
     return Annotated[str, AfterValidator(lambda s: s.strip()[:limit]), WithJsonSchema(schema)]
 
 
@@ -41,11 +51,11 @@ class VerifiableItemOut(BaseModel):
     )
     context: bounded(1000, "self-contained background; must not contain the answer", min_chars=150)
     question: bounded(300, "exactly one question", min_chars=15)
-    answer: bounded(120, "the short exact reference answer", min_chars=1)
+    answer: bounded(120, "the short exact reference answer", min_chars=1, one_sentence=True)
 
 
 class RubricItemOut(VerifiableItemOut):
-    answer: bounded(250, "the reference answer in one sentence", min_chars=5)
+    answer: bounded(250, "the reference answer in one sentence", min_chars=5, one_sentence=True)
     rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:7])] = Field(
         description="3-5 grading criteria", json_schema_extra={"minItems": 3, "maxItems": 5}
     )

@@ -36,3 +36,50 @@ def test_grammar_schema_drops_only_lengths_llama_cpp_cannot_compile():
     schema = grammar_schema(RubricItemOut.model_json_schema())
     assert schema["properties"]["skills"]["minItems"] == 2
     assert schema["required"] == ["question_type", "skills", "context", "question", "answer", "rubric"]
+
+
+def _keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | set().union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value)) if value else set()
+    return set()
+
+
+def test_one_sentence_answers_are_a_grammar_pattern_for_llama_cpp_only():
+    import re
+
+    from autodata.evals.format_rules import check_format
+    from autodata.llm import GRAMMAR_PATTERN, _response_format, _tool
+
+    grammar = _response_format("json_object_schema", RubricItemOut)["schema"]
+    answer = grammar["properties"]["answer"]
+    assert "pattern" in answer and "maxLength" not in answer  # the pattern carries the length bound
+    for other in (_response_format("json_schema", RubricItemOut), _tool(RubricItemOut)):
+        assert GRAMMAR_PATTERN not in _keys(other) and "pattern" not in _keys(other)
+
+    # the grammar admits exactly the one-sentence answers the coded format rule accepts
+    pattern = re.compile(answer["pattern"])
+    base = {"question": "Which key is evicted?", "context": "word " * 20, "question_type": "t"}
+    for text in [
+        "It evicts key B.",
+        "It evicts key B. Then it keeps C.",
+        "The ratio is 3.5 to one",
+        "Key B goes! Key C stays.",
+        "B, because A was used more recently than B?",
+    ]:
+        rule = {r.name: r.passed for r in check_format({**base, "answer": text}, "rubric")}
+        assert bool(pattern.match(text)) == rule["answer_one_sentence"], text
+
+
+def test_grammar_with_the_answer_pattern_compiles_in_llama_cpp():
+    import json
+
+    llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
+    from autodata.llm import _response_format
+    from autodata.nodes.schemas import VerifiableItemOut
+
+    for schema in (RubricItemOut, VerifiableItemOut):
+        grammar = _response_format("json_object_schema", schema)["schema"]
+        gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(grammar))
+        assert llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False) is not None
