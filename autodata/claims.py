@@ -71,6 +71,31 @@ def run_id(out_dir: Path) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+async def connect_with_table(conn_string: str, schema: str) -> Any:
+    """An autocommit connection to the run's database, ``schema`` (CREATE TABLE IF NOT EXISTS) applied
+    by one worker at a time: concurrent creations of the same table can collide."""
+    from psycopg import AsyncConnection
+
+    from autodata.checkpointers import SETUP_LOCK
+
+    conn = await AsyncConnection.connect(conn_string, autocommit=True)
+    async with conn.cursor() as cur:
+        await cur.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+        try:
+            await cur.execute(schema)
+        finally:
+            await cur.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+    return conn
+
+
+async def cancel(task: asyncio.Task | None) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class ClaimTable:
     """``async with ClaimTable(url, run) as claims``: ``await claims.claim(unit)`` -> held or not,
     ``await claims.release(unit, status)``; a background task sends the heartbeat for held units."""
@@ -85,25 +110,12 @@ class ClaimTable:
         self._heartbeat: asyncio.Task | None = None
 
     async def __aenter__(self) -> ClaimTable:
-        from psycopg import AsyncConnection
-
-        from autodata.checkpointers import SETUP_LOCK
-
-        self.conn = await AsyncConnection.connect(self.conn_string, autocommit=True)
-        async with self.conn.cursor() as cur:
-            await cur.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
-            try:
-                await cur.execute(SCHEMA)
-            finally:
-                await cur.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+        self.conn = await connect_with_table(self.conn_string, SCHEMA)
         self._heartbeat = asyncio.create_task(self._beat())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
+        await cancel(self._heartbeat)
         await self.conn.close()
 
     async def _beat(self) -> None:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from autodata.claims import cancel, connect_with_table
 from autodata.llm import Budget
 
 SCHEMA = """
@@ -49,26 +50,13 @@ class SharedBudget:
         self._task: asyncio.Task | None = None
 
     async def __aenter__(self) -> SharedBudget:
-        from psycopg import AsyncConnection
-
-        from autodata.checkpointers import SETUP_LOCK
-
-        self.conn = await AsyncConnection.connect(self.conn_string, autocommit=True)
-        async with self.conn.cursor() as cur:
-            await cur.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
-            try:
-                await cur.execute(SCHEMA)
-            finally:
-                await cur.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+        self.conn = await connect_with_table(self.conn_string, SCHEMA)
         await self.sync()  # what earlier workers and invocations spent counts from the first call
         self._task = asyncio.create_task(self._loop())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel(self._task)
         try:
             await self.sync()  # this worker's last spend reaches the run's total
         finally:
