@@ -15,7 +15,7 @@ from rich.table import Table
 from autodata import aio, evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
 from autodata.cache import ResponseCache
 from autodata.checkpointers import describe as describe_checkpointer
-from autodata.cli_support import open_models, quiet_tracing
+from autodata.cli_support import loop_settings, open_models, quiet_tracing
 from autodata.config import ConfigError, add_model_args
 from autodata.context import RunContext
 from autodata.documents import load_documents
@@ -390,15 +390,8 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
             console.print(f"[bold red]error:[/] {exc}")
             return 2
     context = RunContext(
-        mode=args.mode,
-        preset=args.preset,
-        samples=args.samples,
-        max_rounds=args.max_rounds,
-        candidates=args.candidates,
-        advice=not args.no_advice,
+        **loop_settings(args),
         max_source_chars=args.max_source_chars,
-        profile=args.profile,
-        config_path=args.config,
         prompts_dir=args.prompts,
         models=registry,
         variant=Path(args.prompts).name if args.prompts else "seed",

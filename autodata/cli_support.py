@@ -34,3 +34,17 @@ def open_models(
         console.print(f"[bold red]error:[/] {exc}")
         return None
     return config, registry
+
+
+def loop_settings(args: argparse.Namespace) -> dict:
+    """The inner loop's settings from the shared ``generate``/``optimize`` options, as RunContext fields."""
+    return {
+        "mode": args.mode,
+        "preset": args.preset,
+        "samples": args.samples,
+        "max_rounds": args.max_rounds,
+        "candidates": args.candidates,
+        "advice": not args.no_advice,
+        "profile": args.profile,
+        "config_path": args.config,
+    }

@@ -19,7 +19,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from rich.console import Console
 
 from autodata import aio
-from autodata.cli_support import open_models, quiet_tracing
+from autodata.cli_support import loop_settings, open_models, quiet_tracing
 from autodata.config import ConfigError
 from autodata.context import RunContext
 from autodata.documents import load_documents
@@ -104,17 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if opened is None:
         return 2
     models, registry = opened
-    inner = RunContext(
-        mode=args.mode,
-        preset=args.preset,
-        samples=args.samples,
-        max_rounds=args.max_rounds,
-        candidates=args.candidates,
-        advice=not args.no_advice,
-        profile=args.profile,
-        config_path=args.config,
-        models=registry,
-    )
+    inner = RunContext(**loop_settings(args), models=registry)
     ctx = MetaContext(
         out_dir=args.out,
         train=train.documents,

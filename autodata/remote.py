@@ -101,12 +101,7 @@ class RemoteRunner:
         from langgraph_sdk import get_client
 
         started = time.monotonic()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        summary = RunSummary(
-            out_dir=str(self.out_dir),
-            documents=len(documents),
-            skipped=[{"path": s.path, "reason": s.reason} for s in skipped or []],
-        )
+        summary = RunSummary.begin(self.out_dir, documents, skipped)
         client = get_client(url=self.url)
         reasons: Counter[str] = Counter()
         statuses: Counter[str] = Counter()

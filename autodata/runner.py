@@ -53,6 +53,16 @@ class RunSummary:
     stopped: str | None = None
     """Why the run stopped before every unit finished (``budget reached: ...``); None when it did not."""
 
+    @classmethod
+    def begin(cls, out_dir: Path, documents: list[Document], skipped: list[Skipped] | None) -> RunSummary:
+        """The totals of a run that is starting (its directory created)."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            out_dir=str(out_dir),
+            documents=len(documents),
+            skipped=[{"path": s.path, "reason": s.reason} for s in skipped or []],
+        )
+
     @property
     def warnings(self) -> list[str]:
         out = []
@@ -354,12 +364,7 @@ class Runner:
 
     async def run(self, documents: list[Document], skipped: list[Skipped] | None = None) -> RunSummary:
         started = time.monotonic()
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        summary = RunSummary(
-            out_dir=str(self.out_dir),
-            documents=len(documents),
-            skipped=[{"path": s.path, "reason": s.reason} for s in skipped or []],
-        )
+        summary = RunSummary.begin(self.out_dir, documents, skipped)
         models = self.context.registry().describe()
         reasons: Counter[str] = Counter()
         statuses: Counter[str] = Counter()
