@@ -58,9 +58,13 @@ class SharedBudget:
     async def __aexit__(self, *exc: object) -> None:
         await cancel(self._task)
         try:
-            await self.sync()  # this worker's last spend reaches the run's total
+            # this worker's last spend reaches the run's total; if the database is gone by now, the
+            # records are written all the same and only the other workers' view of the spend lags
+            with contextlib.suppress(Exception):
+                await self.sync()
         finally:
-            await self.conn.close()
+            with contextlib.suppress(Exception):
+                await self.conn.close()
 
     async def _loop(self) -> None:
         while True:
