@@ -272,7 +272,7 @@ def portable_schema(value: Any) -> Any:
     return value
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # schemas built at run time (enums of names) must not pile up
 def _response_format(method: str, schema: type[BaseModel]) -> dict | None:
     """The request's ``response_format`` (cached: building a JSON schema costs about a millisecond, and
     every structured call of a run asks for the same few). Callers must not mutate it."""
@@ -289,7 +289,7 @@ def _response_format(method: str, schema: type[BaseModel]) -> dict | None:
     return None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)  # schemas built at run time (enums of names) must not pile up
 def _tool(schema: type[BaseModel]) -> dict[str, Any]:
     """The schema as an OpenAI tool (built once), without grammar-only keys."""
     json_schema = portable_schema(schema.model_json_schema())
