@@ -5,7 +5,7 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
-from autodata.llm import call_structured
+from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, registry
 from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut
 from autodata.prompts.loader import load_prompt
@@ -53,49 +53,75 @@ def to_item(parsed: VerifiableItemOut | RubricItemOut) -> Item:
     )
 
 
-async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
-    ctx = context(runtime)
+def item_prompt_values(ctx: RunContext) -> dict[str, str]:
+    """The mode-dependent parts of every item-writing prompt (agentic and CoT challengers)."""
     brief = load_prompt("brief", ctx.prompts_dir).render_text(mode=ctx.mode, mode_brief=MODE_BRIEF[ctx.mode])
-    messages = load_prompt("challenger", ctx.prompts_dir).render(
-        source=task["source"],
-        document=task["document"],
-        brief=brief,
-        feedback=task["feedback"],
-        angle=ANGLES[task["index"] % len(ANGLES)],
-        answer_rules=ANSWER_RULES[ctx.mode],
-        rubric_rules=RUBRIC_RULES[ctx.mode],
-        fields=FIELDS[ctx.mode],
-    )
-    schema = RubricItemOut if ctx.mode == "rubric" else VerifiableItemOut
-    metadata = {
-        "source": task["source"],
-        "round": task["round"],
-        "attempt": task["attempt"],
-        "candidate": task["index"],
-        "variant": ctx.variant,
-        "mode": ctx.mode,
+    return {
+        "brief": brief,
+        "answer_rules": ANSWER_RULES[ctx.mode],
+        "rubric_rules": RUBRIC_RULES[ctx.mode],
+        "fields": FIELDS[ctx.mode],
     }
+
+
+async def write_candidate(
+    runtime: Runtime[RunContext],
+    messages: list,
+    schema: type[VerifiableItemOut],
+    *,
+    source: str,
+    round: int,
+    attempt: int,
+    index: int,
+    **metadata: str,
+) -> tuple[Candidate, CallRecord]:
+    """One challenger call -> one candidate (``item`` None and the error when the call failed)."""
+    ctx = context(runtime)
     parsed, record = await call_structured(
         registry(runtime),
         "challenger",
         messages,
         schema,
-        metadata=metadata,
-        sample=task["attempt"] * 1000 + task["index"],
+        metadata={
+            "source": source,
+            "round": round,
+            "attempt": attempt,
+            "candidate": index,
+            "variant": ctx.variant,
+            "mode": ctx.mode,
+            **metadata,
+        },
+        sample=attempt * 1000 + index,  # the candidates of one prompt are distinct cached responses
     )
     item = to_item(parsed) if parsed is not None else None
     emit(
         runtime,
         event="candidate",
-        source=task["source"],
-        round=task["round"],
-        index=task["index"],
+        source=source,
+        round=round,
+        index=index,
         ok=item is not None,
         error=record["error"],
     )
-    return {
-        "candidates": [
-            Candidate(attempt=task["attempt"], index=task["index"], item=item, error=record["error"])
-        ],
-        "calls": [record],
-    }
+    return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), record
+
+
+async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
+    ctx = context(runtime)
+    messages = load_prompt("challenger", ctx.prompts_dir).render(
+        source=task["source"],
+        document=task["document"],
+        feedback=task["feedback"],
+        angle=ANGLES[task["index"] % len(ANGLES)],
+        **item_prompt_values(ctx),
+    )
+    candidate, record = await write_candidate(
+        runtime,
+        messages,
+        RubricItemOut if ctx.mode == "rubric" else VerifiableItemOut,
+        source=task["source"],
+        round=task["round"],
+        attempt=task["attempt"],
+        index=task["index"],
+    )
+    return {"candidates": [candidate], "calls": [record]}

@@ -15,12 +15,11 @@ from langgraph.runtime import Runtime
 from pydantic import Field
 
 from autodata.context import RunContext
-from autodata.llm import call_structured
-from autodata.nodes.challenger import ANSWER_RULES, FIELDS, MODE_BRIEF, RUBRIC_RULES, to_item
-from autodata.nodes.common import context, emit, registry
+from autodata.nodes.challenger import item_prompt_values, write_candidate
+from autodata.nodes.common import context
 from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut, bounded
 from autodata.prompts.loader import load_prompt
-from autodata.state import Candidate, SelfInstructState
+from autodata.state import SelfInstructState
 
 SEEDS_FILE = "cot_seeds.jsonl"
 MAX_SEEDS = 3
@@ -69,44 +68,27 @@ def format_seeds(seeds: list[dict]) -> str:
 
 async def cot_challenger(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     ctx = context(runtime)
-    brief = load_prompt("brief", ctx.prompts_dir).render_text(mode=ctx.mode, mode_brief=MODE_BRIEF[ctx.mode])
     messages = load_prompt("cot_challenger", ctx.prompts_dir).render(
         source=state["source"],
         document=state["document"],
-        brief=brief,
         seeds=format_seeds(load_seeds(ctx.prompts_dir)),
-        answer_rules=ANSWER_RULES[ctx.mode],
-        rubric_rules=RUBRIC_RULES[ctx.mode],
-        fields=FIELDS[ctx.mode],
+        **item_prompt_values(ctx),
     )
     schema = CotRubricItemOut if ctx.mode == "rubric" else CotVerifiableItemOut
     n = max(1, state.get("num_candidates", 1))
-
-    async def one(index: int) -> tuple[Candidate, dict]:
-        metadata = {
-            "source": state["source"],
-            "round": state["round"],
-            "attempt": state["attempt"],
-            "candidate": index,
-            "variant": ctx.variant,
-            "mode": ctx.mode,
-            "method": "cot_self_instruct",
-        }
-        parsed, record = await call_structured(
-            registry(runtime), "challenger", messages, schema, metadata=metadata
+    results = await asyncio.gather(
+        *(
+            write_candidate(
+                runtime,
+                messages,
+                schema,
+                source=state["source"],
+                round=state["round"],
+                attempt=state["attempt"],
+                index=i,
+                method="cot_self_instruct",
+            )
+            for i in range(n)
         )
-        item = to_item(parsed) if parsed is not None else None
-        emit(
-            runtime,
-            event="candidate",
-            source=state["source"],
-            round=state["round"],
-            index=index,
-            ok=item is not None,
-            error=record["error"],
-        )
-        candidate = Candidate(attempt=state["attempt"], index=index, item=item, error=record["error"])
-        return candidate, record
-
-    results = await asyncio.gather(*(one(i) for i in range(n)))
+    )
     return {"candidates": [c for c, _ in results], "calls": [r for _, r in results]}

@@ -8,6 +8,7 @@ from fakes import FakeRegistry
 from scripts import RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, rubric_judge
 from test_runner import ACCEPTED_FIELDS
 
+from autodata.cache import ResponseCache, cache_key
 from autodata.context import RunContext
 from autodata.documents import Document
 from autodata.graphs import cot_self_instruct
@@ -53,6 +54,30 @@ async def test_baseline_runs_through_the_runner_and_writes_the_same_records(tmp_
     assert len(models.prompts("strong_solver")) == 2
     assert "Seed examples" in models.prompts("challenger")[0]
     assert summary.accepted == 1 and summary.items_solved == 1 and summary.rounds == 1
+
+
+async def test_candidates_of_one_prompt_are_distinct_cached_responses(tmp_path, monkeypatch):
+    import autodata.llm
+
+    keys = []
+
+    def recording_key(role, model, messages, sample, extra):
+        key = cache_key(role, model, messages, sample, extra)
+        keys.append((role, key))
+        return key
+
+    monkeypatch.setattr(autodata.llm, "cache_key", recording_key)
+    models = registry()
+    models.cache = ResponseCache(tmp_path / "responses.sqlite")
+    runner = Runner(
+        tmp_path / "cot",
+        RunContext(models=models, candidates=2),
+        graph_builder=cot_self_instruct.build_graph,
+    )
+    await runner.run(docs(tmp_path))
+    challenger_keys = [key for role, key in keys if role == "challenger"]
+    # one prompt, two candidates: two cache entries, so a resumed run replays two candidates, not one twice
+    assert len(challenger_keys) == 2 and len(set(challenger_keys)) == 2
 
 
 async def test_baseline_rejects_on_the_quality_filter_without_retrying(tmp_path):
