@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.models import ModelRegistry
 
+C = TypeVar("C")
+
 
 def registry(runtime: Runtime[RunContext]) -> ModelRegistry:
     return context(runtime).registry()
 
 
-def context(runtime: Runtime[RunContext] | None) -> RunContext:
+def runtime_context(runtime: Runtime | None, kind: type[C]) -> C:
+    """The graph's context of type ``kind``: the defaults when none was given, built from a dict when it
+    came as JSON (LangGraph server / Studio)."""
     ctx = getattr(runtime, "context", None)
     if ctx is None:
-        return RunContext()
-    if isinstance(ctx, dict):  # a context sent as JSON (LangGraph server / Studio)
-        return RunContext(**ctx)
+        return kind()
+    if isinstance(ctx, dict):
+        return kind(**ctx)
     return ctx
+
+
+def context(runtime: Runtime[RunContext] | None) -> RunContext:
+    return runtime_context(runtime, RunContext)
 
 
 def call_metadata(state: dict[str, Any], runtime: Runtime[RunContext], **extra: Any) -> dict[str, Any]:

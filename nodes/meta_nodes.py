@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from autodata.documents import Document
 from autodata.llm import call_structured, call_text
 from autodata.meta_state import Cost, EvalResult, EvalTask, MetaContext, MetaState, VariantInfo, add_costs
-from autodata.nodes.common import emit
+from autodata.nodes.common import emit, runtime_context
 from autodata.nodes.meta_guardrails import (
     OPTIMIZABLE,
     GuardrailError,
@@ -96,12 +96,7 @@ class MetaRegistry:
 
 
 def ctx_of(runtime: Runtime[MetaContext] | None) -> MetaContext:
-    ctx = getattr(runtime, "context", None)
-    if ctx is None:
-        return MetaContext()
-    if isinstance(ctx, dict):
-        return MetaContext(**ctx)
-    return ctx
+    return runtime_context(runtime, MetaContext)
 
 
 def _registry(ctx: MetaContext) -> MetaRegistry:

@@ -28,6 +28,7 @@ from typing_extensions import TypedDict
 from autodata.config import load_models_config
 from autodata.llm import CallRecord, call_structured, summarize_calls
 from autodata.models import ModelRegistry, OpenAIModelRegistry
+from autodata.nodes.common import runtime_context
 from autodata.nodes.schemas import ConsolidateOut, DiscoverOut, assign_schema
 from autodata.prompts.loader import load_prompt
 
@@ -119,12 +120,7 @@ class BatchState(TypedDict):
 
 
 def tax_context(runtime: Runtime[TaxonomyContext] | None) -> TaxonomyContext:
-    ctx = getattr(runtime, "context", None)
-    if ctx is None:
-        return TaxonomyContext()
-    if isinstance(ctx, dict):  # a context sent as JSON (LangGraph server / Studio)
-        return TaxonomyContext(**ctx)
-    return ctx
+    return runtime_context(runtime, TaxonomyContext)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
