@@ -3,12 +3,16 @@
 A profile maps every role to one OpenAI-compatible endpoint. Resolution order (later wins):
 built-in profile -> config file (``[roles.default]`` then ``[roles.<role>]``) -> ``AUTODATA_<ROLE>_<FIELD>``
 env vars -> ``--set role.field=value`` CLI overrides.
+
+The meta-optimiser's roles (``analyzer``, ``editor``) start from the resolved settings of the role they
+inherit from (the orchestrator), then take their own ``[roles.<role>]`` section, env vars and overrides.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ROLES = ("challenger", "verifier", "weak_solver", "strong_solver", "judge", "orchestrator")
 Role = Literal["challenger", "verifier", "weak_solver", "strong_solver", "judge", "orchestrator"]
+INHERITED_ROLES = {"analyzer": "orchestrator", "editor": "orchestrator"}
+"""Roles of the meta-optimiser and the generation role whose resolved settings they default to."""
+CONFIG_ROLES = (*ROLES, *INHERITED_ROLES)
 
 StructuredMethod = Literal["json_schema", "function_calling", "json_object_schema", "json_mode"]
 """How an endpoint is asked for structured output.
@@ -164,6 +171,39 @@ def _parse_scalar(raw: str) -> Any:
     return raw
 
 
+def _cli_overrides(overrides: list[str]) -> dict[str, dict[str, Any]]:
+    """``role.field=value`` items by role (``all`` is every role)."""
+    cli: dict[str, dict[str, Any]] = {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        role, dot, field = key.partition(".")
+        if not sep or not dot or (role not in CONFIG_ROLES and role != "all"):
+            raise ConfigError(
+                f"bad override {item!r}; expected role.field=value with role in {list(CONFIG_ROLES)} or all"
+            )
+        for target in CONFIG_ROLES if role == "all" else (role,):
+            cli.setdefault(target, {})[field] = _parse_scalar(value)
+    return cli
+
+
+def _env_layer(env: Mapping[str, str], role: str) -> dict[str, Any]:
+    prefix = f"AUTODATA_{role.upper()}_"
+    return {
+        field: env[prefix + suffix] if field == "model" else _parse_scalar(env[prefix + suffix])
+        for suffix, field in _ENV_FIELDS.items()
+        if prefix + suffix in env
+    }
+
+
+def _layers(data: dict[str, Any], *layers: dict[str, Any]) -> dict[str, Any]:
+    """``data`` updated by each layer in turn; a layer's own endpoint replaces the embedded model."""
+    for layer in layers:
+        if "base_url" in layer and "local" not in layer:
+            data.pop("local", None)
+        data.update(layer)
+    return data
+
+
 def load_models_config(
     profile: str = "local",
     config_path: str | Path | None = None,
@@ -187,41 +227,22 @@ def load_models_config(
         raise ConfigError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)} or give --config")
 
     file_roles = file_data.get("roles", {})
-    unknown = set(file_roles) - set(ROLES) - {"default"}
+    unknown = set(file_roles) - set(CONFIG_ROLES) - {"default"}
     if unknown:
-        raise ConfigError(f"unknown role(s) in config: {sorted(unknown)}; roles are {list(ROLES)}")
+        raise ConfigError(f"unknown role(s) in config: {sorted(unknown)}; roles are {list(CONFIG_ROLES)}")
+    cli = _cli_overrides(overrides or [])
 
-    cli: dict[str, dict[str, Any]] = {}
-    for item in overrides or []:
-        key, sep, value = item.partition("=")
-        role, dot, field = key.partition(".")
-        if not sep or not dot or (role not in ROLES and role != "all"):
-            raise ConfigError(
-                f"bad override {item!r}; expected role.field=value with role in {list(ROLES)} or all"
-            )
-        for target in ROLES if role == "all" else (role,):
-            cli.setdefault(target, {})[field] = _parse_scalar(value)
+    resolved: dict[str, dict[str, Any]] = {}
+    for role in ROLES:
+        file_layer = {**file_roles.get("default", {}), **file_roles.get(role, {})}
+        base = dict(PROFILES.get(profile, {}).get(role, {}))
+        resolved[role] = _layers(base, file_layer, _env_layer(env, role), cli.get(role, {}))
+    for role, parent in INHERITED_ROLES.items():
+        base = dict(resolved[parent])  # already has [roles.default]: only the role's own settings on top
+        resolved[role] = _layers(base, file_roles.get(role, {}), _env_layer(env, role), cli.get(role, {}))
 
     roles: dict[str, RoleModel] = {}
-    for role in ROLES:
-        data: dict[str, Any] = dict(PROFILES.get(profile, {}).get(role, {}))
-        file_default = file_roles.get("default", {})
-        file_role = file_roles.get(role, {})
-        if ("base_url" in file_default or "base_url" in file_role) and "local" not in file_role:
-            data.pop("local", None)  # an explicit endpoint replaces the embedded model
-        data.update(file_default)
-        data.update(file_role)
-        prefix = f"AUTODATA_{role.upper()}_"
-        for suffix, field in _ENV_FIELDS.items():
-            if prefix + suffix in env:
-                data[field] = (
-                    _parse_scalar(env[prefix + suffix]) if field != "model" else env[prefix + suffix]
-                )
-                if field == "base_url":
-                    data.pop("local", None)
-        if "base_url" in cli.get(role, {}):
-            data.pop("local", None)
-        data.update(cli.get(role, {}))
+    for role, data in resolved.items():
         try:
             roles[role] = RoleModel(**data)
         except ValidationError as exc:

@@ -5,8 +5,9 @@
 
 Every LLM call is counted in ``cost``; the loop stops after ``iterations`` or when ``budget`` calls are
 spent (checked before an iteration starts). Decisions (which parent, accept or reject the child, guardrails)
-are code; only the analysis and the edit are written by models (roles ``analyzer`` and ``editor``, which
-fall back to the orchestrator's model when the registry has no such role).
+are code; only the analysis and the edit are written by models (roles ``analyzer`` and ``editor``: their own
+models when configured, see ``autodata.config.INHERITED_ROLES``; the orchestrator's model when the registry
+has no such role).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 from pydantic import BaseModel, Field
 
+from autodata.config import INHERITED_ROLES, ConfigError
 from autodata.documents import Document
 from autodata.llm import call_structured, call_text
 from autodata.meta_state import Cost, EvalResult, EvalTask, MetaContext, MetaState, VariantInfo, add_costs
@@ -50,7 +52,7 @@ from autodata.nodes.meta_store import (
 )
 from autodata.prompts.loader import PACKAGE_DIR, SEPARATOR
 
-META_ROLES = {"analyzer": "orchestrator", "editor": "orchestrator"}
+META_ROLES = INHERITED_ROLES
 IN_POPULATION = ("seed", "accepted")
 
 
@@ -72,13 +74,12 @@ class MetaRegistry:
         self.inner = inner
 
     def _role(self, role: str) -> str:
-        if role in META_ROLES:
-            try:
-                self.inner.settings(role)
-                self.inner.chat(role)
-                return role
-            except Exception:
-                return META_ROLES[role]
+        if role not in META_ROLES:
+            return role
+        try:
+            self.inner.settings(role)
+        except ConfigError:  # only "no such role": a broken configuration of the role must surface
+            return META_ROLES[role]
         return role
 
     def chat(self, role: str):
