@@ -1,6 +1,8 @@
 """Acceptance presets: pure functions of the judge scores. The harness, not an LLM, decides.
 
-Scores are per solver sample in [0, 1] (verifiable items: 1 correct, 0 wrong).
+Scores are per solver sample in [0, 1] (verifiable items: 1 correct, 0 wrong). Every threshold is compared
+with a tolerance of ``EPS``: rubric scores are ratios of small integers (3/5 points), and a float mean that
+is exactly on a boundary (0.6 and 0.7 -> 0.65) lands a few ulp either side of it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from statistics import fmean
 
 PRESETS = ("rubric", "rubric_strict", "verifiable", "verifiable_majority")
 DEFAULT_PRESET = {"rubric": "rubric", "verifiable": "verifiable"}
+EPS = 1e-9
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,24 @@ class Verdict:
     """``accepted`` or the rejection reason: ``too_easy``, ``weak_zero``, ``strong_failed``,
     ``strong_too_easy``, ``strong_zero``, ``gap_too_small``, ``no_scores``."""
     detail: str
+
+
+def _at_least(value: float, threshold: float) -> bool:
+    """``value >= threshold`` up to ``EPS``."""
+    return value >= threshold - EPS
+
+
+def _below(value: float, threshold: float) -> bool:
+    return not _at_least(value, threshold)
+
+
+def _above(value: float, threshold: float) -> bool:
+    """``value > threshold`` up to ``EPS``."""
+    return value > threshold + EPS
+
+
+def _at_most(value: float, threshold: float) -> bool:
+    return not _above(value, threshold)
 
 
 def _mean(scores: Sequence[float]) -> float:
@@ -36,7 +57,7 @@ def _ok(weak: Sequence[float], strong: Sequence[float]) -> Verdict:
 
 
 def _correct_fraction(scores: Sequence[float]) -> float:
-    return sum(1 for s in scores if s >= 0.5) / len(scores) if scores else 0.0
+    return sum(1 for s in scores if _at_least(s, 0.5)) / len(scores) if scores else 0.0
 
 
 # --- weak gates: may the item go on to the (costly) strong solver? ---------------------------------
@@ -45,7 +66,7 @@ def _correct_fraction(scores: Sequence[float]) -> float:
 def rubric_weak_gate(weak: Sequence[float]) -> Verdict | None:
     if not weak:
         return Verdict(False, "no_scores", "no weak scores")
-    if _mean(weak) >= 0.50:
+    if _at_least(_mean(weak), 0.50):
         return Verdict(False, "too_easy", f"weak mean {_mean(weak):.2f} >= 0.50 {_fmt(weak)}")
     return None
 
@@ -53,11 +74,11 @@ def rubric_weak_gate(weak: Sequence[float]) -> Verdict | None:
 def rubric_strict_weak_gate(weak: Sequence[float]) -> Verdict | None:
     if not weak:
         return Verdict(False, "no_scores", "no weak scores")
-    if _mean(weak) > 0.65:
+    if _above(_mean(weak), 0.65):
         return Verdict(False, "too_easy", f"weak mean {_mean(weak):.2f} > 0.65 {_fmt(weak)}")
-    if max(weak) > 0.75:
+    if _above(max(weak), 0.75):
         return Verdict(False, "too_easy", f"a weak sample scored {max(weak):.2f} > 0.75 {_fmt(weak)}")
-    if min(weak) == 0:
+    if _at_most(min(weak), 0.0):
         return Verdict(False, "weak_zero", f"a weak sample scored 0 {_fmt(weak)}")
     return None
 
@@ -65,7 +86,7 @@ def rubric_strict_weak_gate(weak: Sequence[float]) -> Verdict | None:
 def verifiable_weak_gate(weak: Sequence[float]) -> Verdict | None:
     if not weak:
         return Verdict(False, "no_scores", "no weak scores")
-    if _correct_fraction(weak) > 0.25:
+    if _above(_correct_fraction(weak), 0.25):
         return Verdict(False, "too_easy", f"weak correct {_correct_fraction(weak):.0%} > 25% {_fmt(weak)}")
     return None
 
@@ -73,7 +94,7 @@ def verifiable_weak_gate(weak: Sequence[float]) -> Verdict | None:
 def verifiable_majority_weak_gate(weak: Sequence[float]) -> Verdict | None:
     if not weak:
         return Verdict(False, "no_scores", "no weak scores")
-    if _correct_fraction(weak) >= 0.5:
+    if _at_least(_correct_fraction(weak), 0.5):
         return Verdict(False, "too_easy", f"weak majority correct {_fmt(weak)}")
     return None
 
@@ -87,9 +108,9 @@ def rubric(weak: Sequence[float], strong: Sequence[float]) -> Verdict:
         return gate
     if not strong:
         return Verdict(False, "no_scores", "no strong scores")
-    if _mean(strong) < 0.65:
+    if _below(_mean(strong), 0.65):
         return Verdict(False, "strong_failed", f"strong mean {_mean(strong):.2f} < 0.65 {_fmt(strong)}")
-    if _mean(strong) - _mean(weak) < 0.20:
+    if _below(_mean(strong) - _mean(weak), 0.20):
         return Verdict(False, "gap_too_small", f"gap {_mean(strong) - _mean(weak):.2f} < 0.20")
     return _ok(weak, strong)
 
@@ -101,13 +122,13 @@ def rubric_strict(weak: Sequence[float], strong: Sequence[float]) -> Verdict:
         return gate
     if not strong:
         return Verdict(False, "no_scores", "no strong scores")
-    if _mean(strong) < 0.60:
+    if _below(_mean(strong), 0.60):
         return Verdict(False, "strong_failed", f"strong mean {_mean(strong):.2f} < 0.60 {_fmt(strong)}")
-    if _mean(strong) >= 0.95:
+    if _at_least(_mean(strong), 0.95):
         return Verdict(False, "strong_too_easy", f"strong mean {_mean(strong):.2f} >= 0.95")
-    if min(strong) == 0:
+    if _at_most(min(strong), 0.0):
         return Verdict(False, "strong_zero", f"a strong sample scored 0 {_fmt(strong)}")
-    if _mean(strong) - _mean(weak) < 0.20:
+    if _below(_mean(strong) - _mean(weak), 0.20):
         return Verdict(False, "gap_too_small", f"gap {_mean(strong) - _mean(weak):.2f} < 0.20")
     return _ok(weak, strong)
 
@@ -118,7 +139,7 @@ def verifiable(weak: Sequence[float], strong: Sequence[float]) -> Verdict:
         return gate
     if not strong:
         return Verdict(False, "no_scores", "no strong scores")
-    if _correct_fraction(strong) < 0.75:
+    if _below(_correct_fraction(strong), 0.75):
         return Verdict(
             False, "strong_failed", f"strong correct {_correct_fraction(strong):.0%} < 75% {_fmt(strong)}"
         )
@@ -131,7 +152,7 @@ def verifiable_majority(weak: Sequence[float], strong: Sequence[float]) -> Verdi
         return gate
     if not strong:
         return Verdict(False, "no_scores", "no strong scores")
-    if _correct_fraction(strong) <= 0.5:
+    if _at_most(_correct_fraction(strong), 0.5):
         return Verdict(False, "strong_failed", f"strong majority not correct {_fmt(strong)}")
     return _ok(weak, strong)
 
