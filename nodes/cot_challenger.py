@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Annotated
 
+from annotated_types import MinLen
 from langgraph.runtime import Runtime
-from pydantic import Field
+from pydantic import BaseModel
 
 from autodata.context import RunContext
 from autodata.nodes.challenger import item_prompt_values, write_candidate
@@ -23,18 +25,26 @@ from autodata.state import SelfInstructState
 
 SEEDS_FILE = "cot_seeds.jsonl"
 MAX_SEEDS = 3
+REASONING_MIN_CHARS = 40
 
 
-class CotVerifiableItemOut(VerifiableItemOut):
-    reasoning: bounded(1000, "step-by-step analysis of the source before writing the item") = Field(
-        default=""
-    )
+class CotReasoning(BaseModel):
+    reasoning: Annotated[
+        bounded(
+            1000, "step-by-step analysis of the source before writing the item", min_chars=REASONING_MIN_CHARS
+        ),
+        MinLen(REASONING_MIN_CHARS),  # checked after stripping: blank reasoning is not reasoning
+    ]
 
 
-class CotRubricItemOut(RubricItemOut):
-    reasoning: bounded(1000, "step-by-step analysis of the source before writing the item") = Field(
-        default=""
-    )
+# Pydantic orders fields from the last base of the MRO: listing CotReasoning last makes `reasoning` the first
+# property, which grammar-constrained decoding writes first (the model thinks before it writes the item).
+class CotVerifiableItemOut(VerifiableItemOut, CotReasoning):
+    pass
+
+
+class CotRubricItemOut(RubricItemOut, CotReasoning):
+    pass
 
 
 def load_seeds(prompts_dir: str | None, limit: int = MAX_SEEDS) -> list[dict]:

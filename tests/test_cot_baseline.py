@@ -15,10 +15,12 @@ from autodata.graphs import cot_self_instruct
 from autodata.records import AcceptedRecord, RejectedRecord
 from autodata.runner import Runner
 
+REASONING = "B is least recently used after A is touched again."
+
 
 def registry(**over):
     scripts = {
-        "challenger": [{**item(), "reasoning": "B is least recently used after A is touched again."}],
+        "challenger": [{**item(), "reasoning": REASONING}],
         "verifier": [VERIFIER_PASS],
         "weak_solver": [RIGHT, RIGHT],  # too easy for the agentic rule: the baseline still accepts it
         "strong_solver": [RIGHT],
@@ -99,7 +101,7 @@ async def test_seed_examples_reach_the_prompt_and_leaky_items_are_screened(tmp_p
     prompts.mkdir()
     (prompts / "cot_seeds.jsonl").write_text(json.dumps({"question": "SEED-QUESTION?", "answer": "x"}) + "\n")
     answer = "Key B is evicted because A was used more recently than B."
-    leaky = item(answer=answer, context=item()["context"] + " " + answer)
+    leaky = item(answer=answer, context=item()["context"] + " " + answer, reasoning=REASONING)
     models = registry(challenger=[leaky])
     out = tmp_path / "cot"
     await Runner(
