@@ -29,6 +29,9 @@ class RunContext:
     advice: bool = True
     """Ask the orchestrator model for targeted advice on top of the coded feedback."""
     max_source_chars: int = 6000
+    window_chars: int = 2400
+    """Each round's challenger sees one paragraph-aligned window of about this many characters of the unit,
+    a different one per round (the verifier and the evidence check see the same window)."""
     profile: str = "local"
     config_path: str | None = None
     prompts_dir: str | None = None
@@ -38,6 +41,10 @@ class RunContext:
     """Jaccard similarity (word 3-shingles) at which an accepted question counts as a near-duplicate of one
     accepted before in the run (it goes to rejected.jsonl, reason ``duplicate``); None: no check (the
     library default; ``autodata generate`` uses 0.8)."""
+    duplicates: SkipJsonSchema[Any] = None
+    """The run's near-duplicate index of accepted questions (``autodata.dedup.DuplicateIndex``): a candidate
+    that near-duplicates an accepted item is rejected before solving (reason ``duplicate``), so its unit
+    tries again. Set by the runner; the runner's final check stays the guarantee."""
     review: bool = False
     """Pause before accepting an item until a human decides (``Command(resume={"accept": bool})``)."""
     models: SkipJsonSchema[Any] = None

@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from autodata.evals.leakage import content_tokens
+
 DEFAULT_THRESHOLD = 0.8
 SHINGLE_WORDS = 3
 NUM_PERM = 128
@@ -32,6 +34,28 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 1.0
     return len(a & b) / len(a | b)
+
+
+REPEAT_THRESHOLD = 0.5
+"""Similarity from which a unit's new question repeats one of its earlier attempts (stricter than the run-wide
+near-duplicate threshold: a paraphrase that swaps a word or two is still the same question)."""
+
+
+def question_similarity(a: str, b: str) -> float:
+    """The larger of the word 3-shingle Jaccard and the content-word Jaccard: shingles catch reordered copies,
+    content words catch paraphrases that swap single words ("a key advantage" / "a significant advantage")."""
+    words_a, words_b = frozenset(content_tokens(a)), frozenset(content_tokens(b))
+    return max(jaccard(shingles(a), shingles(b)), jaccard(words_a, words_b) if words_a or words_b else 0.0)
+
+
+def repeat_of(question: str, earlier: list[tuple[int, str]], threshold: float = REPEAT_THRESHOLD):
+    """The ``(round, similarity)`` of the most similar earlier question at or above ``threshold``, or None."""
+    best: tuple[int, float] | None = None
+    for round_no, old in earlier:
+        score = question_similarity(question, old)
+        if score >= threshold and (best is None or score > best[1]):
+            best = (round_no, round(score, 3))
+    return best
 
 
 class DuplicateIndex:

@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, NotRequired, TypeVar
 
 import httpx
 import openai
@@ -39,6 +39,8 @@ class CallRecord(TypedDict):
     cached: bool
     cost_usd: float
     """From the role's price table (``price_per_million_input/output``); 0 for a cached replay."""
+    truncated: NotRequired[bool]
+    """The reply stopped at the token limit (``finish_reason`` ``length``)."""
 
 
 def call_cost(settings: Any, input_tokens: int, output_tokens: int) -> float:
@@ -392,6 +394,10 @@ def _run_config(role: str, model: str, metadata: dict[str, Any] | None) -> dict[
     return {"run_name": f"{role}:{model}", "tags": tags, "metadata": meta}
 
 
+def _truncated(reply: BaseMessage) -> bool:
+    return (getattr(reply, "response_metadata", None) or {}).get("finish_reason") == "length"
+
+
 async def call_text(
     registry: ModelRegistry,
     role: str,
@@ -399,9 +405,11 @@ async def call_text(
     *,
     metadata: dict[str, Any] | None = None,
     sample: int = 0,
+    allow_empty: bool = False,
 ) -> tuple[str | None, CallRecord]:
     """Free-text call. Returns (text or None, record). ``sample`` numbers repeated samples of one prompt
-    (it keys the response cache)."""
+    (it keys the response cache). An empty reply is a failed call, unless ``allow_empty`` (a solver's empty
+    reply is a wrong answer, not a server problem): then it comes back as ``""``."""
     state = _Attempts(registry, role, sample)
     chat = registry.chat(role)
     runnable = chat.bind(**_request_kwargs(registry, role, None))
@@ -412,9 +420,18 @@ async def call_text(
     except Exception as exc:
         return None, state.record(False, _describe(exc))
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
-    if not text.strip():
+    if not text.strip() and not allow_empty:
         return None, state.record(False, "empty reply")
-    return text, state.record(True, None)
+    record = state.record(True, None)
+    record["truncated"] = _truncated(reply)
+    return text, record
+
+
+class SampleReply(NamedTuple):
+    text: str | None
+    """None when the call failed; ``""`` for an empty reply."""
+    record: CallRecord
+    truncated: bool
 
 
 class _SamplesInOneRequest:
@@ -435,7 +452,10 @@ class _SamplesInOneRequest:
             **self.kwargs,
         )
         generations = result.generations[0]
-        texts = [g.text for g in generations]
+        texts = [
+            {"text": g.text, "finish_reason": (g.generation_info or {}).get("finish_reason")}
+            for g in generations
+        ]
         tokens_in = tokens_out = 0
         for g in generations[:1]:  # usage covers the whole request and is attached to the first choice
             tokens_in, tokens_out = _usage(getattr(g, "message", AIMessage(content="")))
@@ -452,6 +472,16 @@ class _SamplesInOneRequest:
         )
 
 
+def _choice(entry: Any) -> tuple[str, bool] | None:
+    """A choice of a one-request ``n`` = k reply: ``{"text", "finish_reason"}`` (a bare string in caches
+    written before finish reasons were kept)."""
+    if isinstance(entry, str):
+        return entry, False
+    if isinstance(entry, dict) and isinstance(entry.get("text"), str):
+        return entry["text"], entry.get("finish_reason") == "length"
+    return None
+
+
 async def call_text_samples(
     registry: ModelRegistry,
     role: str,
@@ -459,40 +489,34 @@ async def call_text_samples(
     k: int,
     *,
     metadata: dict[str, Any] | None = None,
-) -> list[tuple[str | None, CallRecord]]:
+) -> list[SampleReply]:
     """k independent answers to one prompt: one request with ``n`` = k where the endpoint supports it
     (``supports_n``), else k requests. An endpoint that silently returns fewer choices is topped up with
-    single requests."""
+    single requests. Empty replies come back as ``""`` (wrong answers), failed calls as None."""
     settings = registry.settings(role)
-    if k <= 1 or not settings.supports_n:
-        return list(
-            await asyncio.gather(
-                *(
-                    call_text(registry, role, messages, metadata={**(metadata or {}), "sample": i}, sample=i)
-                    for i in range(k)
-                )
-            )
+
+    async def single(i: int) -> SampleReply:
+        text, record = await call_text(
+            registry, role, messages, metadata={**(metadata or {}), "sample": i}, sample=i, allow_empty=True
         )
+        return SampleReply(text, record, bool(record.get("truncated")))
+
+    if k <= 1 or not settings.supports_n:
+        return list(await asyncio.gather(*(single(i) for i in range(k))))
     state = _Attempts(registry, role, 0, {"n": k})
     runnable = _SamplesInOneRequest(registry.chat(role), k, _request_kwargs(registry, role, None))
     try:
         reply = await state.invoke(runnable, messages, _run_config(role, settings.model, metadata))
-        texts = [t for t in json.loads(str(reply.content)) if isinstance(t, str) and t.strip()]
+        choices = [c for c in map(_choice, json.loads(str(reply.content))) if c is not None]
     except BudgetExhausted:
         raise
     except Exception as exc:
-        texts, record = [], state.record(False, _describe(exc))
+        choices, record = [], state.record(False, _describe(exc))
     else:
-        record = state.record(bool(texts), None if texts else "empty reply")
-    results: list[tuple[str | None, CallRecord]] = [(text, record) for text in texts[:k]]
+        record = state.record(bool(choices), None if choices else "no choices in the reply")
+    results = [SampleReply(text, record, truncated) for text, truncated in choices[:k]]
     if len(results) < k:
-        missing = range(len(results), k)
-        results += await asyncio.gather(
-            *(
-                call_text(registry, role, messages, metadata={**(metadata or {}), "sample": i}, sample=i)
-                for i in missing
-            )
-        )
+        results += await asyncio.gather(*(single(i) for i in range(len(results), k)))
     return results
 
 

@@ -30,7 +30,9 @@ from autodata.runner import (
 )
 
 NAMESPACE = uuid.UUID("6f1d7c2e-0b7a-4c51-9a43-5c3e2f0d9b11")
-CONTEXT_FIELDS = tuple(f.name for f in dataclasses.fields(RunContext) if f.name != "models")
+CONTEXT_FIELDS = tuple(
+    f.name for f in dataclasses.fields(RunContext) if f.name not in ("models", "duplicates")
+)
 
 
 def remote_thread_id(doc: Document, out_dir: Path) -> str:

@@ -272,6 +272,9 @@ class Runner:
         self.accepted, self.rejected, self.dedup = open_writers(
             self.out_dir, getattr(context, "dedup_threshold", None)
         )
+        if self.dedup is not None and getattr(context, "duplicates", "n/a") is None:
+            # candidates are checked against the run's accepted items before solving (nodes/verifier.py)
+            self.context = dataclasses.replace(context, duplicates=self.dedup)
         self.reviewer = reviewer
         self.stopped: str | None = None  # set when the budget runs out: no new unit is started
         self.checkpointer = checkpointer

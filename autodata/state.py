@@ -17,6 +17,8 @@ class Criterion(TypedDict):
 
 
 class Item(TypedDict):
+    evidence: NotRequired[list[str]]
+    """Sentences of the source the item rests on (checked in code to be in the challenger's window)."""
     question_type: str
     skills: list[str]
     context: str
@@ -30,6 +32,8 @@ class Candidate(TypedDict):
     index: int
     item: Item | None
     error: str | None
+    window: NotRequired[list[int]]
+    """The span of the unit's text the challenger saw (the verifier and the evidence check see the same)."""
 
 
 class Check(TypedDict):
@@ -44,7 +48,8 @@ class Screening(TypedDict):
     checks: list[Check]
     passed: bool
     reason: str
-    """``passed``, ``format``, ``leakage``, ``quality`` or ``call_failed``."""
+    """``passed``, ``format``, ``grounding``, ``leakage``, ``repeat``, ``duplicate``, ``quality`` or
+    ``call_failed``."""
     feedback: str
 
 
@@ -55,8 +60,19 @@ class Sample(TypedDict):
     criteria: list[dict]
     failure_modes: str
     graded_by: str
-    """``code`` (normalisation / math-verify), ``judge`` (LLM), or ``none`` (failed call)."""
+    """``code`` (normalisation / math-verify, empty answers), ``judge`` (LLM), or ``none`` (failed call)."""
     error: str | None
+    truncated: NotRequired[bool]
+    """The reply hit the token limit (``finish_reason`` ``length``)."""
+
+
+class JudgeCheck(TypedDict):
+    """The judge graded the reference answer and a null answer on the item's own rubric before solving."""
+
+    reference: float | None
+    null: float | None
+    passed: bool
+    detail: str
 
 
 class RoundRecord(TypedDict):
@@ -74,6 +90,7 @@ class RoundRecord(TypedDict):
     weak_mean: float | None
     strong_mean: float | None
     gap: float | None
+    judge_check: NotRequired[JudgeCheck | None]
 
 
 Status = Literal["running", "accepted", "exhausted", "failed"]
@@ -99,6 +116,9 @@ class SelfInstructState(TypedDict, total=False):
     candidates: Annotated[list[Candidate], operator.add]
     screenings: list[Screening]
     current: Item | None
+    windows: list[list[int]]
+    """Paragraph-aligned spans of ``document`` the rounds are pointed at in turn (autodata/windows.py)."""
+    judge_check: JudgeCheck | None
     weak: list[Sample]
     strong: list[Sample]
     phase: Literal["weak", "strong"]
@@ -119,3 +139,4 @@ class ChallengerTask(TypedDict):
     index: int
     num_candidates: int
     feedback: str
+    window: NotRequired[list[int]]

@@ -9,11 +9,11 @@ event loop (it does share the machine's cores). Printed per run: achieved vs ide
 latency, LLM calls per accepted item, framework overhead per call (wall clock and CPU), the fake server's
 CPU per call, peak memory.
 
-Ideal: every document needs the same chain of 6 dependent calls (challenger -> verifier -> weak solver ->
-judge -> strong solver -> judge; the k samples of a step run in parallel), each taking ``latency``, and at
-most ``concurrency`` documents are in flight. Equal jobs on identical slots cannot finish sooner than
-``ceil(docs / concurrency)`` waves of ``6 * latency`` each, so that is the ideal wall time (200 documents at
-concurrency 64 take 4 waves, not 3.125).
+Ideal: every document needs the same chain of 7 dependent calls (challenger -> verifier -> judge check ->
+weak solver -> judge -> strong solver -> judge; the k samples of a step, and the judge check's two grades, run
+in parallel), each taking ``latency``, and at most ``concurrency`` documents are in flight. Equal jobs on
+identical slots cannot finish sooner than ``ceil(docs / concurrency)`` waves of ``7 * latency`` each, so that
+is the ideal wall time (200 documents at concurrency 64 take 4 waves, not 3.125).
 
 Overhead per call: the wall time beyond the ideal, spread over the calls each slot made
 (``(wall - ideal) * concurrency / calls``); at concurrency 1 it is exactly the time per call spent outside
@@ -35,9 +35,8 @@ import time
 from pathlib import Path
 
 ROLES = ("challenger", "verifier", "weak_solver", "strong_solver", "judge", "orchestrator")
-DEPENDENT_STEPS = (
-    6  # challenger, verifier, weak solver, judge, strong solver, judge (k samples run in parallel)
-)
+DEPENDENT_STEPS = 7
+"""challenger, verifier, judge check, weak solver, judge, strong solver, judge (parallel calls of a step)"""
 
 
 def _free_port() -> int:

@@ -63,6 +63,7 @@ from starlette.routing import Route
 
 from autodata.config import ROLES
 from autodata.evals.equivalence import answers_equivalent, extract_final_answer
+from autodata.evals.grounding import check_type_label
 
 MODEL_PREFIX = "fake-"
 FAULTS = ("500", "429", "malformed", "truncated")
@@ -165,16 +166,7 @@ VERIFIABLE_BANK = (
 
 BANK = {item.item["question"]: item for item in (*RUBRIC_BANK, *VERIFIABLE_BANK)}
 
-VERIFIER_PASS = {
-    "analysis": "The context is self-contained, the question asks one thing and needs several steps.",
-    "no_leakage": "PASS",
-    "requires_reasoning": "PASS",
-    "single_question": "PASS",
-    "rubric_well_formed": "PASS",
-    "type_matches": "PASS",
-    "grounded": "PASS",
-    "feedback": "",
-}
+VERIFIER_PASS = {"self_contained": "YES", "answer_correct": "YES", "problem": ""}
 ADVICE = (
     "Target a longer chain of reasoning from a different part of the source; keep the context free of the "
     "answer and ask exactly one thing."
@@ -217,24 +209,46 @@ def requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:
 def section(text: str, title: str) -> str:
     """The body of a ``# Title`` section of a prompt (up to the next ``# `` heading)."""
     match = re.search(rf"^# {re.escape(title)}[^\n]*\n(.*?)(?=^# |\Z)", text, re.DOTALL | re.MULTILINE)
-    return match.group(1).strip() if match else ""
+    body = match.group(1) if match else ""
+    return re.sub(r"^\s*</?(answer|source|item)>\s*$", "", body, flags=re.MULTILINE).strip()  # fences
 
 
 def _pick(bank: tuple[BankItem, ...], key: str) -> BankItem:
     return bank[int(hashlib.sha256(key.encode()).hexdigest(), 16) % len(bank)]
 
 
+def source_evidence(text: str) -> str:
+    """The first sentence of the prompt's ``<source>`` (what a grounded challenger quotes), or ''."""
+    match = re.search(r"^<source>\n(.*?)\n</source>$", text, re.DOTALL | re.MULTILINE)
+    if not match:
+        return ""
+    body = re.sub(r"^---.*?---\s*", "", match.group(1), flags=re.DOTALL)  # front matter
+    body = re.sub(r"^#.*$", "", body, flags=re.MULTILINE)  # headings
+    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(body.split())):
+        if len(sentence.split()) >= 6:
+            return sentence
+    return ""
+
+
 def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:
     props = (schema or {}).get("properties") or {}
-    rubric = "rubric" in props if props else "rubric (a list of" in text
-    user = text.split("# Source document", 1)[-1]
-    chosen = _pick(RUBRIC_BANK if rubric else VERIFIABLE_BANK, user)
-    return dict(chosen.item)
+    rubric = "rubric" in props if props else bool(re.search(r"\brubric\b", text))
+    user = text.split("<source>", 1)[-1]
+    evidence = source_evidence(text)
+    bank = RUBRIC_BANK if rubric else VERIFIABLE_BANK
+    if evidence:  # an item whose type label fits the source's domain, as a sensible challenger writes
+        bank = tuple(b for b in bank if check_type_label(b.item["question_type"], user).passed) or bank
+    chosen = dict(_pick(bank, user).item)
+    if evidence:  # grounded: quote the source and carry it in the context
+        chosen["evidence"] = [evidence]
+        chosen["context"] = f"{evidence.rstrip('.!?')}. {chosen['context']}"
+    else:  # a prompt without a <source> block: quote the item's own context
+        chosen["evidence"] = [chosen["context"].split(". ")[0] + "."]
+    return {"evidence": chosen.pop("evidence"), **chosen}
 
 
 def verifier_reply(text: str) -> dict[str, Any]:
-    verifiable = "(none: verifiable item)" in text
-    return {**VERIFIER_PASS, "rubric_well_formed": "N/A" if verifiable else "PASS"}
+    return dict(VERIFIER_PASS)
 
 
 def solver_reply(text: str, strong: bool) -> str:

@@ -6,10 +6,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-MAX_ANSWER_WORDS = {"verifiable": 20, "rubric": 45}
-MIN_CONTEXT_WORDS = 15
-RUBRIC_MIN, RUBRIC_MAX = 3, 7
-POINTS_MIN, POINTS_MAX = -5, 5
+# The one home of the item limits: the challenger prompt, the output schema (nodes/schemas.py) and the rules
+# below all read these, so what a model is told, what decoding allows and what code accepts agree.
+MAX_ANSWER_WORDS = {"verifiable": 15, "rubric": 30}
+MAX_ANSWER_CHARS = {"verifiable": 120, "rubric": 250}
+MIN_CONTEXT_WORDS, MAX_CONTEXT_WORDS = 25, 140
+MAX_CONTEXT_CHARS = 1000
+"""llama.cpp grammars cannot bound strings beyond 1000 characters; 140 words fit in that."""
+RUBRIC_MIN, RUBRIC_MAX = 2, 4
+POINTS_MIN, POINTS_MAX = -3, 5
+EVIDENCE_MIN, EVIDENCE_MAX = 1, 3
 
 _MULTI_PART = re.compile(
     r"(\b(and|also) (explain|describe|justify|why|how)\b|\bexplain why\b|\(\s*[a-d]\s*\)|(^|\s)[a-d]\)\s|"
@@ -18,6 +24,7 @@ _MULTI_PART = re.compile(
 )
 _PRECISE_REAL = re.compile(r"\d+\.\d{4,}")
 _SENTENCE_END = re.compile(r"[.!?](\s+|$)")
+_CLOSING = ".!?)]\"'$"
 
 
 @dataclass(frozen=True)
@@ -58,9 +65,14 @@ def check_format(item: dict[str, Any], mode: str) -> list[RuleResult]:
         f"the answer must fit in one sentence of at most {limit} words (has {_words(answer)} words)",
     )
     add(
-        "context_present",
-        _words(context) >= MIN_CONTEXT_WORDS,
-        f"the context must be self-contained, at least {MIN_CONTEXT_WORDS} words (has {_words(context)})",
+        "context_length",
+        MIN_CONTEXT_WORDS <= _words(context) <= MAX_CONTEXT_WORDS,
+        f"the context must be {MIN_CONTEXT_WORDS}-{MAX_CONTEXT_WORDS} words (has {_words(context)})",
+    )
+    add(
+        "context_complete",
+        not context or context[-1] in _CLOSING,
+        "the context ends mid-sentence: write a shorter context that ends with a full stop",
     )
     add("question_type_present", bool((item.get("question_type") or "").strip()), "question_type is empty")
     skills = [s for s in item.get("skills") or [] if str(s).strip()]

@@ -1,7 +1,8 @@
 """The inner loop for one document: Agentic Self-Instruct as a LangGraph state machine.
 
-    prepare -> challenger (x n, parallel) -> verifier -> weak_solver -> judge -> strong_solver -> judge
-            -> decide -> feedback -> challenger ... (until accepted, the round cap, or failed calls)
+    prepare -> challenger (x n, parallel) -> verifier -> judge_check (rubric items) -> weak_solver -> judge
+            -> strong_solver -> judge -> decide -> feedback -> challenger ... (until accepted, the round cap,
+            or failed calls)
 
 ``graph`` is compiled without a checkpointer (for ``langgraph dev`` / Studio); the CLI compiles with a
 SQLite saver through :func:`build_graph`.
@@ -16,8 +17,15 @@ from autodata.nodes.challenger import challenger
 from autodata.nodes.decide import decide
 from autodata.nodes.feedback import feedback
 from autodata.nodes.judge import judge
+from autodata.nodes.judge_check import judge_check
 from autodata.nodes.prepare import prepare
-from autodata.nodes.routing import after_decide, after_judge, after_verifier, dispatch_challengers
+from autodata.nodes.routing import (
+    after_decide,
+    after_judge,
+    after_judge_check,
+    after_verifier,
+    dispatch_challengers,
+)
 from autodata.nodes.solvers import strong_solver, weak_solver
 from autodata.nodes.verifier import verifier
 from autodata.state import ChallengerTask, SelfInstructInput, SelfInstructState
@@ -28,6 +36,7 @@ def build_builder() -> StateGraph:
     builder.add_node("prepare", prepare)
     builder.add_node("challenger", challenger, input_schema=ChallengerTask)
     builder.add_node("verifier", verifier)
+    builder.add_node("judge_check", judge_check)
     builder.add_node("weak_solver", weak_solver)
     builder.add_node("strong_solver", strong_solver)
     builder.add_node("judge", judge)
@@ -37,7 +46,8 @@ def build_builder() -> StateGraph:
     builder.add_edge(START, "prepare")
     builder.add_conditional_edges("prepare", dispatch_challengers, ["challenger"])
     builder.add_edge("challenger", "verifier")
-    builder.add_conditional_edges("verifier", after_verifier, ["weak_solver", "decide"])
+    builder.add_conditional_edges("verifier", after_verifier, ["judge_check", "weak_solver", "decide"])
+    builder.add_conditional_edges("judge_check", after_judge_check, ["weak_solver", "decide"])
     builder.add_edge("weak_solver", "judge")
     builder.add_conditional_edges("judge", after_judge, ["strong_solver", "decide"])
     builder.add_edge("strong_solver", "judge")

@@ -5,33 +5,19 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
+from autodata.evals.format_rules import (
+    MAX_ANSWER_WORDS,
+    MAX_CONTEXT_WORDS,
+    MIN_CONTEXT_WORDS,
+    RUBRIC_MAX,
+    RUBRIC_MIN,
+)
 from autodata.llm import CallRecord, call_structured
-from autodata.nodes.common import context, emit, registry
+from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut
-from autodata.prompts.loader import load_prompt
+from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import Candidate, ChallengerTask, Item
 
-ANSWER_RULES = {
-    "verifiable": "The answer must be short and exactly checkable: prefer an exact symbolic expression, "
-    "a named entity or a short phrase; avoid bare integers and long decimals.",
-    "rubric": "The answer is a one-sentence claim that a grader can check against the rubric.",
-}
-RUBRIC_RULES = {
-    "verifiable": "",
-    "rubric": "- rubric: 3-7 criteria, each a specific, checkable property of a correct answer with points "
-    "from 1 to 5 (more for essential points); optionally a penalty criterion with negative points for a "
-    "typical mistake.\n",
-}
-FIELDS = {
-    "verifiable": "question_type, skills, context, question, answer",
-    "rubric": "question_type, skills, context, question, answer, rubric (a list of {description, points})",
-}
-ANGLES = (
-    "focus on a consequence the source implies but does not state",
-    "focus on applying a rule or formula of the source to a new case",
-    "focus on comparing two mechanisms or provisions of the source",
-    "focus on a counterfactual: what changes if one condition is different",
-)
 MODE_BRIEF = {
     "verifiable": "a question with one short, exactly verifiable answer that needs several reasoning steps.",
     "rubric": "an open question whose answer needs an inference that the source supports but does not state.",
@@ -41,6 +27,7 @@ MODE_BRIEF = {
 def to_item(parsed: VerifiableItemOut | RubricItemOut) -> Item:
     rubric = getattr(parsed, "rubric", []) or []
     return Item(
+        evidence=[e.strip() for e in parsed.evidence if e.strip()],
         question_type=parsed.question_type.strip(),
         skills=[s.strip() for s in parsed.skills if s.strip()],
         context=parsed.context.strip(),
@@ -53,14 +40,31 @@ def to_item(parsed: VerifiableItemOut | RubricItemOut) -> Item:
     )
 
 
-def item_prompt_values(ctx: RunContext) -> dict[str, str]:
-    """The mode-dependent parts of every item-writing prompt (agentic and CoT challengers)."""
+def item_schema(mode: str) -> type[VerifiableItemOut]:
+    return RubricItemOut if mode == "rubric" else VerifiableItemOut
+
+
+def item_prompt_values(ctx: RunContext, schema: type[VerifiableItemOut] | None = None) -> dict[str, str]:
+    """The mode-dependent parts of every item-writing prompt (agentic and CoT challengers): rules, limits,
+    the worked example and the field list, all from prompts/ and evals/format_rules.py."""
+    schema = schema or item_schema(ctx.mode)
+    limits = {
+        "answer_words": MAX_ANSWER_WORDS[ctx.mode],
+        "context_min": MIN_CONTEXT_WORDS,
+        "context_max": MAX_CONTEXT_WORDS,
+        "rubric_min": RUBRIC_MIN,
+        "rubric_max": RUBRIC_MAX,
+    }
+    rules = load_prompt(f"item_rules_{ctx.mode}", ctx.prompts_dir).render_text(**limits)
+    answer_rules, _, rubric_rules = rules.partition("\n- rubric:")
     brief = load_prompt("brief", ctx.prompts_dir).render_text(mode=ctx.mode, mode_brief=MODE_BRIEF[ctx.mode])
     return {
         "brief": brief,
-        "answer_rules": ANSWER_RULES[ctx.mode],
-        "rubric_rules": RUBRIC_RULES[ctx.mode],
-        "fields": FIELDS[ctx.mode],
+        "answer_rules": answer_rules.strip(),
+        "rubric_rules": f"- rubric:{rubric_rules}" if rubric_rules else "",
+        "example": load_prompt(f"example_{ctx.mode}", ctx.prompts_dir).render_text(),
+        "fields": ", ".join(schema.model_json_schema()["properties"]),
+        **{k: str(v) for k, v in limits.items()},
     }
 
 
@@ -106,22 +110,32 @@ async def write_candidate(
     return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), record
 
 
+def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
+    """A different angle every round (and for every parallel candidate of a round)."""
+    angles = load_lines("angles", prompts_dir)
+    return angles[(round_no - 1 + index) % len(angles)]
+
+
 async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
     ctx = context(runtime)
+    window = task.get("window") or [0, len(task["document"])]
+    schema = item_schema(ctx.mode)
     messages = load_prompt("challenger", ctx.prompts_dir).render(
         source=task["source"],
-        document=task["document"],
+        document=fence(task["document"][window[0] : window[1]]),
         feedback=task["feedback"],
-        angle=ANGLES[task["index"] % len(ANGLES)],
-        **item_prompt_values(ctx),
+        angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
+        mode=ctx.mode,
+        mode_brief=MODE_BRIEF[ctx.mode],
+        **item_prompt_values(ctx, schema),
     )
     candidate, record = await write_candidate(
         runtime,
         messages,
-        RubricItemOut if ctx.mode == "rubric" else VerifiableItemOut,
+        schema,
         source=task["source"],
         round=task["round"],
         attempt=task["attempt"],
         index=task["index"],
     )
-    return {"candidates": [candidate], "calls": [record]}
+    return {"candidates": [{**candidate, "window": window}], "calls": [record]}

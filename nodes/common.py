@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
@@ -56,3 +57,12 @@ def format_rubric(rubric: list[dict]) -> str:
     if not rubric:
         return "(none)"
     return "\n".join(f"[{c['id']}] ({c['points']:+d} points) {c['description']}" for c in rubric)
+
+
+_FENCE_TAG = re.compile(r"<\s*/?\s*(source|item|answer)\s*>", re.IGNORECASE)
+
+
+def fence(text: str) -> str:
+    """Untrusted text (a source document, a solver's answer) for a prompt: it cannot open or close the tags
+    that fence it (``<source>``, ``<item>``, ``<answer>``), so it stays material, never instructions."""
+    return _FENCE_TAG.sub("[tag removed]", text)

@@ -51,6 +51,7 @@ def round_record(state: SelfInstructState, reason: str, detail: str, item: Item 
         weak_mean=weak_mean,
         strong_mean=strong_mean,
         gap=gap,
+        judge_check=state.get("judge_check"),
     )
 
 
@@ -82,6 +83,11 @@ def judge_round(state: SelfInstructState) -> Verdict:
             return Verdict(False, INFRA_REASON, detail)
         first = next(s for s in screenings if s["reason"] != INFRA_REASON)
         return Verdict(False, first["reason"], first["feedback"])
+    check = state.get("judge_check")
+    if state.get("mode") == "rubric" and check is not None and not check["passed"]:
+        if check["reference"] is None or check["null"] is None:
+            return Verdict(False, INFRA_REASON, f"judge check: {check['detail']}")
+        return Verdict(False, "ungradable", check["detail"])
     weak, strong = state.get("weak", []), state.get("strong", [])
     if problem := _failed(weak):
         return Verdict(False, INFRA_REASON, f"weak solver/judge: {problem}")

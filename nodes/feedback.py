@@ -7,12 +7,23 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.llm import call_text
 from autodata.nodes.common import call_metadata, context, registry
-from autodata.prompts.loader import load_prompt
+from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import RoundRecord, SelfInstructState
 
-TOO_EASY = ("too_easy", "strong_too_easy")
-STRONG_FAILED = ("strong_failed", "gap_too_small", "strong_zero", "weak_zero")
-QUALITY = ("format", "leakage", "quality")
+GROUP_OF = {
+    "too_easy": "too_easy",
+    "strong_too_easy": "strong_too_easy",
+    "weak_zero": "weak_zero",
+    "strong_failed": "strong_failed",
+    "gap_too_small": "strong_failed",
+    "strong_zero": "strong_failed",
+    **{
+        r: "quality"
+        for r in ("format", "grounding", "leakage", "quality", "repeat", "duplicate", "ungradable")
+    },
+}
+RECENT_ATTEMPTS = 3
+"""Feedback shows only the last few attempts: small models lose the thread in a long history."""
 
 
 def _q(record: RoundRecord) -> str:
@@ -24,40 +35,36 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}"
 
 
-def group_attempts(rounds: list[RoundRecord]) -> str:
-    """TOO EASY / FAILED ON STRONG / FAILED QUALITY CHECK groups of the document's earlier attempts."""
-    easy, strong, quality, other = [], [], [], []
-    for r in rounds:
-        if r["reason"] in TOO_EASY:
-            easy.append(f"- round {r['round']}: {_q(r)} (weak mean {_fmt(r['weak_mean'])}; {r['detail']})")
-        elif r["reason"] in STRONG_FAILED:
-            strong.append(
-                f"- round {r['round']}: {_q(r)} (weak {_fmt(r['weak_mean'])}, strong "
-                f"{_fmt(r['strong_mean'])}, gap {_fmt(r['gap'])}; {r['detail']})"
-            )
-        elif r["reason"] in QUALITY:
-            first = next((s for s in r["screenings"] if not s["passed"]), None)
-            question = _q(r) if r.get("item") else "(candidate)"
-            quality.append(
-                f"- round {r['round']}: {question} ({r['reason']}: "
-                f"{(first or {}).get('feedback', r['detail'])[:300]})"
-            )
-        elif r["reason"] != "accepted":
-            other.append(f"- round {r['round']}: {r['reason']}: {r['detail'][:200]}")
-    parts = []
-    if easy:
-        parts.append(
-            "## TOO EASY (the weak solver succeeded; make it need deeper reasoning)\n" + "\n".join(easy)
+def group_headings(prompts_dir: str | None = None) -> dict[str, str]:
+    """Group key -> heading, from prompts/feedback_groups.md (``key | heading`` lines)."""
+    pairs = (line.split("|", 1) for line in load_lines("feedback_groups", prompts_dir))
+    return {key.strip(): heading.strip() for key, heading in pairs}
+
+
+def _line(r: RoundRecord, group: str) -> str:
+    if group == "too_easy":
+        return f"- round {r['round']}: {_q(r)} (weak mean {_fmt(r['weak_mean'])}; {r['detail']})"
+    if group in ("strong_too_easy", "weak_zero", "strong_failed"):
+        return (
+            f"- round {r['round']}: {_q(r)} (weak {_fmt(r['weak_mean'])}, strong "
+            f"{_fmt(r['strong_mean'])}, gap {_fmt(r['gap'])}; {r['detail']})"
         )
-    if strong:
-        parts.append(
-            "## FAILED ON STRONG (the strong solver could not solve it; make it clearer and well "
-            "grounded)\n" + "\n".join(strong)
-        )
-    if quality:
-        parts.append("## FAILED QUALITY CHECK\n" + "\n".join(quality))
-    if other:
-        parts.append("## OTHER PROBLEMS\n" + "\n".join(other))
+    if group == "quality":
+        first = next((s for s in r["screenings"] if not s["passed"]), None)
+        question = _q(r) if r.get("item") else "(candidate)"
+        reason = r["detail"] if r["reason"] == "ungradable" else (first or {}).get("feedback", r["detail"])
+        return f"- round {r['round']}: {question} ({r['reason']}: {reason[:300]})"
+    return f"- round {r['round']}: {r['reason']}: {r['detail'][:200]}"
+
+
+def group_attempts(rounds: list[RoundRecord], prompts_dir: str | None = None) -> str:
+    """The unit's last attempts, grouped (TOO EASY, FAILED ON STRONG, FAILED QUALITY CHECK, ...)."""
+    headings = group_headings(prompts_dir)
+    groups: dict[str, list[str]] = {key: [] for key in headings}
+    for r in [r for r in rounds if r["reason"] != "accepted"][-RECENT_ATTEMPTS:]:
+        group = GROUP_OF.get(r["reason"], "other")
+        groups.setdefault(group, []).append(_line(r, group))
+    parts = [f"{headings.get(key, key)}\n" + "\n".join(lines) for key, lines in groups.items() if lines]
     return "\n\n".join(parts) or "(no earlier attempts)"
 
 
@@ -87,26 +94,25 @@ def failure_modes(rounds: list[RoundRecord]) -> str:
 
 
 def coded_feedback(
-    state: SelfInstructState, next_round: int, max_rounds: int, advice: str
+    state: SelfInstructState, next_round: int, max_rounds: int, advice: str, prompts_dir: str | None = None
 ) -> tuple[str, str]:
     rounds = state.get("rounds", [])
     last = _last_item(rounds)
     values = dict(
         round=next_round,
         max_rounds=max_rounds,
-        groups=group_attempts(rounds),
+        groups=group_attempts(rounds, prompts_dir),
         last_question=last.get("question", ""),
         last_answer=last.get("answer", ""),
         failure_modes=failure_modes(rounds),
         advice="",
     )
-    history = load_prompt("feedback").render_text(**values)
+    template = load_prompt("feedback", prompts_dir)  # a variant's feedback prompt takes effect
+    history = template.render_text(**values)
     with_advice = (
         history
         if not advice
-        else load_prompt("feedback").render_text(
-            **{**values, "advice": f"## Orchestrator's advice\n{advice.strip()}\n"}
-        )
+        else template.render_text(**{**values, "advice": f"## Orchestrator's advice\n{advice.strip()}\n"})
     )
     return history, with_advice
 
@@ -116,7 +122,7 @@ async def feedback(state: SelfInstructState, runtime: Runtime[RunContext]) -> di
     rounds = state.get("rounds", [])
     counted = bool(rounds) and rounds[-1]["counted"]
     next_round = state["round"] + (1 if counted else 0)
-    history, _ = coded_feedback(state, next_round, ctx.max_rounds, "")
+    history, _ = coded_feedback(state, next_round, ctx.max_rounds, "", ctx.prompts_dir)
     calls = []
     advice = ""
     if ctx.advice and counted:
@@ -126,7 +132,7 @@ async def feedback(state: SelfInstructState, runtime: Runtime[RunContext]) -> di
         )
         calls.append(record)
         advice = (text or "")[:1200]
-    _, text = coded_feedback(state, next_round, ctx.max_rounds, advice)
+    _, text = coded_feedback(state, next_round, ctx.max_rounds, advice, ctx.prompts_dir)
     return {
         "feedback": text,
         "round": next_round,
@@ -135,5 +141,6 @@ async def feedback(state: SelfInstructState, runtime: Runtime[RunContext]) -> di
         "weak": [],
         "strong": [],
         "screenings": [],
+        "judge_check": None,
         "calls": calls,
     }

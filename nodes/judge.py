@@ -13,7 +13,7 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.evals.equivalence import answers_equivalent
 from autodata.llm import CallRecord, call_structured
-from autodata.nodes.common import call_metadata, context, emit, format_rubric, registry
+from autodata.nodes.common import call_metadata, context, emit, fence, format_rubric, registry
 from autodata.nodes.schemas import VERDICT_SCORE, EquivalenceOut, RubricJudgeOut
 from autodata.prompts.loader import load_prompt
 from autodata.state import Criterion, Item, Sample, SelfInstructState
@@ -35,6 +35,16 @@ def rubric_score(rubric: list[Criterion], verdicts: dict[int, str]) -> float:
     return round(min(1.0, max(0.0, earned / positive)), 4)
 
 
+def unanswered(sample: Sample) -> str | None:
+    """Why a reply holds no answer to grade (empty, or cut off by the token limit before its final answer),
+    or None. Such a reply is a wrong answer, not a failed call: it is evidence that the item is hard."""
+    if not (sample["answer"] or "").strip():
+        return "empty answer"
+    if sample.get("truncated") and not sample["final_answer"]:
+        return "cut off by the token limit before its final answer"
+    return None
+
+
 def rubric_validator(rubric: list[Criterion]):
     ids = {c["id"] for c in rubric}
 
@@ -47,19 +57,23 @@ def rubric_validator(rubric: list[Criterion]):
     return validate
 
 
-async def _grade_rubric(sample: Sample, item: Item, state, runtime) -> tuple[Sample, list[CallRecord]]:
+async def grade_rubric(
+    sample: Sample, item: Item, state, runtime, graded: str | None = None
+) -> tuple[Sample, list[CallRecord]]:
+    """One judge call: the sample's answer graded on the item's rubric (``graded`` names what is graded in
+    the call's metadata; default: the current solver phase)."""
     messages = load_prompt("judge_rubric").render(
         question=item["question"],
         answer=item["answer"],
         rubric=format_rubric(item["rubric"]),
-        response=(sample["answer"] or "")[:MAX_RESPONSE_CHARS],
+        response=fence((sample["answer"] or "")[:MAX_RESPONSE_CHARS]),
     )
     out, record = await call_structured(
         registry(runtime),
         "judge",
         messages,
         RubricJudgeOut,
-        metadata=call_metadata(state, runtime, graded_role=state.get("phase")),
+        metadata=call_metadata(state, runtime, graded_role=graded or state.get("phase")),
         validate=rubric_validator(item["rubric"]),
     )
     if out is None:
@@ -89,7 +103,7 @@ async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple
         note = "" if same else f"answered {final[:120]!r}, expected {item['answer'][:120]!r}"
         return {**sample, "score": 1.0 if same else 0.0, "graded_by": "code", "failure_modes": note}, []
     messages = load_prompt("judge_equivalence").render(
-        question=item["question"], answer=item["answer"], response=final[:MAX_RESPONSE_CHARS]
+        question=item["question"], answer=item["answer"], response=fence(final[:MAX_RESPONSE_CHARS])
     )
     out, record = await call_structured(
         registry(runtime),
@@ -112,11 +126,13 @@ async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple
 async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     phase = state["phase"]
     item = state["current"]
-    grade = _grade_rubric if context(runtime).mode == "rubric" else _grade_verifiable
+    grade = grade_rubric if context(runtime).mode == "rubric" else _grade_verifiable
 
     async def one(sample: Sample) -> tuple[Sample, list[CallRecord]]:
         if sample["answer"] is None:  # the solver call failed: nothing to grade, no score
             return sample, []
+        if no_answer := unanswered(sample):  # a wrong answer, graded in code
+            return {**sample, "score": 0.0, "graded_by": "code", "failure_modes": no_answer}, []
         return await grade(sample, item, state, runtime)
 
     results = await asyncio.gather(*(one(s) for s in state.get(phase, [])))

@@ -8,11 +8,13 @@ from langgraph.types import Send
 
 from autodata.evals.acceptance import weak_gate
 from autodata.state import ChallengerTask, SelfInstructState
+from autodata.windows import window_for
 
 
 def dispatch_challengers(state: SelfInstructState) -> list[Send]:
     """Fan out: one challenger branch per candidate of this round."""
     n = max(1, state.get("num_candidates", 1))
+    windows = state.get("windows") or [[0, len(state["document"])]]
     return [
         Send(
             "challenger",
@@ -24,14 +26,24 @@ def dispatch_challengers(state: SelfInstructState) -> list[Send]:
                 index=i,
                 num_candidates=n,
                 feedback=state.get("feedback", ""),
+                window=window_for(windows, state["round"], i),
             ),
         )
         for i in range(n)
     ]
 
 
-def after_verifier(state: SelfInstructState) -> Literal["weak_solver", "decide"]:
-    return "weak_solver" if state.get("current") else "decide"
+def after_verifier(state: SelfInstructState) -> Literal["judge_check", "weak_solver", "decide"]:
+    """A screened item goes to the judge check (rubric items: can the judge tell answers apart?) or, for
+    verifiable items, which code grades, straight to the weak solver."""
+    if not state.get("current"):
+        return "decide"
+    return "judge_check" if state.get("mode") == "rubric" else "weak_solver"
+
+
+def after_judge_check(state: SelfInstructState) -> Literal["weak_solver", "decide"]:
+    check = state.get("judge_check")
+    return "weak_solver" if check and check["passed"] else "decide"
 
 
 def after_judge(state: SelfInstructState) -> Literal["strong_solver", "decide"]:

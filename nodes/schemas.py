@@ -7,6 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
+from autodata.evals.format_rules import (
+    EVIDENCE_MAX,
+    EVIDENCE_MIN,
+    MAX_ANSWER_CHARS,
+    MAX_CONTEXT_CHARS,
+    RUBRIC_MAX,
+    RUBRIC_MIN,
+)
 from autodata.llm import GRAMMAR_PATTERN
 
 ONE_SENTENCE = r'^([^.!?"\\\n]|[.!?][^ .!?"\\\n]){{{low},{high}}}[.!?]?$'
@@ -32,44 +40,60 @@ def bounded(limit: int, description: str = "", min_chars: int = 0, one_sentence:
     return Annotated[str, AfterValidator(lambda s: s.strip()[:limit]), WithJsonSchema(schema)]
 
 
-Pass = Literal["PASS", "FAIL"]
+YesNo = Literal["YES", "NO"]
 
 
 Points = Literal[-3, -2, -1, 1, 2, 3, 4, 5]
 
 
 class RubricCriterionOut(BaseModel):
-    description: bounded(160, "one checkable property of a good answer", min_chars=10)
+    description: bounded(160, "one checkable fact or step a correct answer contains", min_chars=10)
     points: Points = Field(description="weight: 1 to 5, or negative for a penalised mistake")
 
 
+def _evidence_field():
+    return Field(
+        description="1-3 sentences copied word for word from the source, on which the item rests",
+        json_schema_extra={"minItems": EVIDENCE_MIN, "maxItems": EVIDENCE_MAX},
+    )
+
+
 class VerifiableItemOut(BaseModel):
+    # evidence first: grammar-constrained decoding writes the fields in schema order, so the model quotes the
+    # source before it writes the item that rests on it
+    evidence: Annotated[list[bounded(300, min_chars=20)], AfterValidator(lambda v: v[:EVIDENCE_MAX])] = (
+        _evidence_field()
+    )
     question_type: bounded(60, "short label, e.g. 'derivation', 'causal inference'", min_chars=3)
     skills: Annotated[list[bounded(40, min_chars=3)], AfterValidator(lambda v: v[:3])] = Field(
         description="2-3 reasoning skills the question needs",
         json_schema_extra={"minItems": 2, "maxItems": 3},
     )
-    context: bounded(1000, "self-contained background; must not contain the answer", min_chars=150)
+    context: bounded(
+        MAX_CONTEXT_CHARS, "self-contained facts from the source; must not contain the answer", min_chars=120
+    )
     question: bounded(300, "exactly one question", min_chars=15)
-    answer: bounded(120, "the short exact reference answer", min_chars=1, one_sentence=True)
+    answer: bounded(
+        MAX_ANSWER_CHARS["verifiable"], "the short exact reference answer", min_chars=1, one_sentence=True
+    )
 
 
 class RubricItemOut(VerifiableItemOut):
-    answer: bounded(250, "the reference answer in one sentence", min_chars=5, one_sentence=True)
-    rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:7])] = Field(
-        description="3-5 grading criteria", json_schema_extra={"minItems": 3, "maxItems": 5}
+    answer: bounded(
+        MAX_ANSWER_CHARS["rubric"], "the reference answer in one sentence", min_chars=5, one_sentence=True
+    )
+    rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:RUBRIC_MAX])] = Field(
+        description=f"{RUBRIC_MIN}-{RUBRIC_MAX} grading criteria",
+        json_schema_extra={"minItems": RUBRIC_MIN, "maxItems": RUBRIC_MAX},
     )
 
 
 class VerifierOut(BaseModel):
-    analysis: bounded(400, "brief reasoning about the checks")
-    no_leakage: Pass = Field(description="FAIL if the context or question reveals the answer")
-    requires_reasoning: Pass = Field(description="FAIL if answerable by recall or by copying the context")
-    single_question: Pass = Field(description="FAIL if it asks several things or 'explain why X works'")
-    rubric_well_formed: Literal["PASS", "FAIL", "N/A"] = Field(description="N/A for verifiable items")
-    type_matches: Pass = Field(description="FAIL if the question_type label does not fit the question")
-    grounded: Pass = Field(description="FAIL if the reference answer is not supported by the source")
-    feedback: bounded(300, "what to fix, if anything failed")
+    """Two concrete yes/no questions; everything code can decide is decided before this call."""
+
+    self_contained: YesNo = Field(description="YES if the question can be answered from the context alone")
+    answer_correct: YesNo = Field(description="YES if the reference answer is correct for the question")
+    problem: bounded(160, "if a NO: what is wrong, in one sentence; else empty")
 
 
 class CriterionScoreOut(BaseModel):

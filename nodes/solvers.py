@@ -14,16 +14,22 @@ from autodata.nodes.common import call_metadata, context, emit, registry
 from autodata.prompts.loader import load_prompt
 from autodata.state import Sample, SelfInstructState
 
+_FINAL_MARKER = "final answer"
 
-def unscored(answer: str | None, error: str | None) -> Sample:
+
+def unscored(answer: str | None, error: str | None, truncated: bool = False) -> Sample:
+    """A solver reply before grading. A reply cut off by the token limit has a final answer only if it got
+    as far as its ``Final answer:`` line (never its last line of reasoning)."""
+    reached_final = bool(answer) and (not truncated or _FINAL_MARKER in answer.lower())
     return Sample(
         answer=answer,
-        final_answer=extract_final_answer(answer) if answer else None,
+        final_answer=extract_final_answer(answer) if answer and reached_final else None,
         score=None,
         criteria=[],
         failure_modes="",
         graded_by="none",
         error=error,
+        truncated=truncated,
     )
 
 
@@ -33,7 +39,7 @@ async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: st
     messages = load_prompt("solver").render(context=item["context"], question=item["question"])
     models = registry(runtime)
     results = await call_text_samples(models, role, messages, k, metadata=call_metadata(state, runtime))
-    samples = [unscored(text, record["error"]) for text, record in results]
+    samples = [unscored(r.text, r.record["error"], r.truncated) for r in results]
     emit(
         runtime,
         event="solved",
@@ -43,7 +49,7 @@ async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: st
         ok=sum(s["answer"] is not None for s in samples),
         total=k,
     )
-    return {"samples": samples, "calls": list({id(record): record for _, record in results}.values())}
+    return {"samples": samples, "calls": list({id(r.record): r.record for r in results}.values())}
 
 
 async def weak_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:

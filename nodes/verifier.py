@@ -1,4 +1,5 @@
-"""Quality verifier: coded format and leakage rules first, then the LLM verifier on what survives."""
+"""Quality verifier: coded format, grounding, leakage and novelty rules first, then two yes/no questions to
+the LLM verifier on what survives (with the same source window the challenger saw)."""
 
 from __future__ import annotations
 
@@ -7,42 +8,77 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
+from autodata.dedup import repeat_of
 from autodata.evals.format_rules import check_format
+from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
 from autodata.llm import CallRecord, call_structured
-from autodata.nodes.common import call_metadata, context, emit, format_rubric, registry
+from autodata.nodes.common import call_metadata, context, emit, fence, registry
 from autodata.nodes.schemas import VerifierOut
 from autodata.prompts.loader import load_prompt
 from autodata.state import Candidate, Check, Screening, SelfInstructState
 
-LLM_CHECKS = (
-    "no_leakage",
-    "requires_reasoning",
-    "single_question",
-    "rubric_well_formed",
-    "type_matches",
-    "grounded",
-)
+LLM_CHECKS = ("self_contained", "answer_correct")
 
 
-def coded_checks(item: dict, mode: str) -> tuple[list[Check], str | None]:
-    """Format rules and the leakage check; returns the checks and the first failing category."""
-    checks = [Check(name=r.name, passed=r.passed, detail=r.detail) for r in check_format(item, mode)]
+def _checks(results) -> list[Check]:
+    return [Check(name=r.name, passed=r.passed, detail=r.detail) for r in results]
+
+
+def coded_checks(item: dict, mode: str, window: str) -> tuple[list[Check], str | None]:
+    """Format, grounding and leakage rules (all in code); returns the checks and the first failing
+    category (``format``, ``grounding`` or ``leakage``), or None."""
+    fmt = _checks(check_format(item, mode))
+    grounding = _checks(check_grounding(item, window, mode))
     leak = check_leakage(item["answer"], item["context"], item["question"])
-    checks.append(Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail))
-    if not all(c["passed"] for c in checks[:-1]):
-        return checks, "format"
-    if leak.leaked:
-        return checks, "leakage"
+    checks = [*fmt, *grounding, Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail)]
+    for category, group in (("format", fmt), ("grounding", grounding), ("leakage", checks[-1:])):
+        if not all(c["passed"] for c in group):
+            return checks, category
     return checks, None
 
 
+def earlier_questions(state: SelfInstructState) -> list[tuple[int, str]]:
+    """The questions this unit already tried, with their rounds (screened-out candidates included)."""
+    seen: list[tuple[int, str]] = []
+    for r in state.get("rounds", []):
+        if not r["counted"]:  # a round lost to a failed call may try the same question again
+            continue
+        questions = {(s.get("item") or {}).get("question") for s in r.get("screenings", [])}
+        questions.add((r.get("item") or {}).get("question"))
+        seen += [(r["round"], q) for q in questions if q]
+    return seen
+
+
+def novelty_checks(item: dict, state: SelfInstructState, ctx: RunContext) -> tuple[list[Check], str | None]:
+    """Rejects a repeat of one of this unit's earlier questions (reason ``repeat``) and a near-duplicate of an
+    item the run already accepted (reason ``duplicate``), before any solver runs."""
+    found = repeat_of(item["question"], earlier_questions(state))
+    if found is not None:
+        detail = (
+            f"this question repeats the one of round {found[0]} (similarity {found[1]:.2f}): ask about "
+            "another fact, case or consequence"
+        )
+        return [Check(name="not_a_repeat", passed=False, detail=detail)], "repeat"
+    index = ctx.duplicates
+    hit = index.find(item["question"]) if index is not None else None
+    if hit is not None:
+        detail = f"near-duplicate of accepted item {hit[0]} (Jaccard {hit[1]:.2f}): ask something else"
+        return [Check(name="not_a_duplicate", passed=False, detail=detail)], "duplicate"
+    return [Check(name="not_a_repeat", passed=True, detail="ok")], None
+
+
 def verifier_checks(out: VerifierOut) -> list[Check]:
-    checks = []
-    for name in LLM_CHECKS:
-        verdict = getattr(out, name)
-        checks.append(Check(name=f"verifier:{name}", passed=verdict != "FAIL", detail=verdict))
-    return checks
+    return [
+        Check(name=f"verifier:{name}", passed=getattr(out, name) == "YES", detail=getattr(out, name))
+        for name in LLM_CHECKS
+    ]
+
+
+def _rejected(candidate: Candidate, item, checks: list[Check], reason: str, feedback: str) -> Screening:
+    return Screening(
+        index=candidate["index"], item=item, checks=checks, passed=False, reason=reason, feedback=feedback
+    )
 
 
 async def _screen(
@@ -51,28 +87,23 @@ async def _screen(
     ctx = context(runtime)
     item = candidate["item"]
     if item is None:
-        return Screening(
-            index=candidate["index"],
-            item=item,
-            checks=[],
-            passed=False,
-            reason="call_failed",
-            feedback=f"the challenger call failed: {candidate['error']}",
+        return _rejected(
+            candidate, None, [], "call_failed", f"the challenger call failed: {candidate['error']}"
         ), []
-    checks, failed = coded_checks(item, ctx.mode)
+    start, end = candidate.get("window") or [0, len(state["document"])]
+    window = state["document"][start:end]  # exactly what the challenger saw
+    checks, failed = coded_checks(item, ctx.mode, window)
+    if not failed:
+        novelty, failed = novelty_checks(item, state, ctx)
+        checks += novelty
     if failed:
         problems = "; ".join(c["detail"] for c in checks if not c["passed"])
-        return Screening(
-            index=candidate["index"], item=item, checks=checks, passed=False, reason=failed, feedback=problems
-        ), []
+        return _rejected(candidate, item, checks, failed, problems), []
     messages = load_prompt("verifier").render(
-        document=state["document"][:3000],
-        question_type=item["question_type"],
-        skills=", ".join(item["skills"]),
-        context=item["context"],
-        question=item["question"],
-        answer=item["answer"],
-        rubric=format_rubric(item["rubric"]) if ctx.mode == "rubric" else "(none: verifiable item)",
+        document=fence(window),
+        context=fence(item["context"]),
+        question=fence(item["question"]),
+        answer=fence(item["answer"]),
     )
     out, record = await call_structured(
         registry(runtime),
@@ -82,20 +113,13 @@ async def _screen(
         metadata=call_metadata(state, runtime, candidate=candidate["index"]),
     )
     if out is None:
-        return Screening(
-            index=candidate["index"],
-            item=item,
-            checks=checks,
-            passed=False,
-            reason="call_failed",
-            feedback=f"the verifier call failed: {record['error']}",
+        return _rejected(
+            candidate, item, checks, "call_failed", f"the verifier call failed: {record['error']}"
         ), [record]
     llm = verifier_checks(out)
-    if ctx.mode == "verifiable":
-        llm = [c for c in llm if c["name"] != "verifier:rubric_well_formed"]
     passed = all(c["passed"] for c in llm)
     failing = ", ".join(c["name"].split(":", 1)[1] for c in llm if not c["passed"])
-    feedback = "" if passed else f"failed {failing}: {out.feedback or out.analysis}"
+    feedback = "" if passed else f"failed {failing}: {out.problem or 'no reason given'}"
     return Screening(
         index=candidate["index"],
         item=item,
@@ -127,6 +151,7 @@ async def verifier(state: SelfInstructState, runtime: Runtime[RunContext]) -> di
         "current": chosen["item"] if chosen else None,
         "weak": [],
         "strong": [],
+        "judge_check": None,
         "phase": "weak",
         "calls": calls,
     }

@@ -15,13 +15,28 @@ from string import Template
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-EDITABLE = frozenset({"challenger", "orchestrator", "feedback", "brief", "cot_challenger"})
+EDITABLE = frozenset(
+    {
+        "challenger",
+        "orchestrator",
+        "feedback",
+        "brief",
+        "cot_challenger",
+        "angles",
+        "feedback_groups",
+        "item_rules_rubric",
+        "item_rules_verifiable",
+        "example_rubric",
+        "example_verifiable",
+    }
+)
 PROTECTED = frozenset(
     {
         "solver",
         "judge_rubric",
         "judge_equivalence",
         "verifier",
+        "null_answer",
         "taxonomy_discover",
         "taxonomy_consolidate",
         "taxonomy_assign",
@@ -80,3 +95,12 @@ def load_prompt(name: str, variant_dir: str | Path | None = None) -> Prompt:
     path = prompt_path(name, variant_dir)
     system, user = _read(path, path.stat().st_mtime_ns)
     return Prompt(name, Template(system), Template(user), path)
+
+
+def load_lines(name: str, variant_dir: str | Path | None = None) -> list[str]:
+    """A prompt file that is a list (one entry a line, blank lines ignored), e.g. the challenger's angles."""
+    prompt = load_prompt(name, variant_dir)
+    lines = [line.strip() for line in prompt.user.template.splitlines() if line.strip()]
+    if not lines:
+        raise PromptError(f"prompt {name} ({prompt.source}) has no entries")
+    return lines

@@ -33,7 +33,8 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def _next(self, messages: list[BaseMessage]) -> str:
+    def _next(self, messages: list[BaseMessage]) -> tuple[str, dict]:
+        """The reply text and its response metadata (an AIMessage entry carries e.g. a finish_reason)."""
         self.seen.append(list(messages))
         entry = self.script[min(self.position, len(self.script) - 1)]
         self.position += 1
@@ -41,15 +42,18 @@ class ScriptedChatModel(BaseChatModel):
             entry = entry(messages)
         if isinstance(entry, Exception):
             raise entry
-        return json.dumps(entry) if isinstance(entry, dict) else str(entry)
+        if isinstance(entry, AIMessage):
+            return str(entry.content), dict(entry.response_metadata)
+        return (json.dumps(entry) if isinstance(entry, dict) else str(entry)), {}
 
     def _generate(
         self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any
     ) -> ChatResult:
-        text = self._next(messages)
+        text, metadata = self._next(messages)
         prompt_chars = sum(len(str(m.content)) for m in messages)
         message = AIMessage(
             content=text,
+            response_metadata=metadata,
             usage_metadata={
                 "input_tokens": prompt_chars // 4,
                 "output_tokens": max(1, len(text) // 4),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fakes import FakeRegistry
-from scripts import RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, rubric_judge
+from scripts import EVIDENCE, RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, rubric_judge
 from test_runner import ACCEPTED_FIELDS
 
 from autodata.cache import ResponseCache, cache_key
@@ -36,7 +36,8 @@ def read(path):
 
 def docs(tmp_path, n=1):
     return [
-        Document(path=str(tmp_path / f"doc{i}.md"), text=f"Document {i} about LRU caches.") for i in range(n)
+        Document(path=str(tmp_path / f"doc{i}.md"), text=f"Document {i} about LRU caches. {EVIDENCE}")
+        for i in range(n)
     ]
 
 

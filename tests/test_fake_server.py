@@ -145,7 +145,7 @@ def test_cli_generate_over_examples_accepts_items(tmp_path):
     assert (out / "checkpoints.sqlite").exists() and (out / "run.json").exists()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 5])
 async def test_fault_injection_every_document_accounted_for(tmp_path, seed):
     # paths independent of the checkout and of tmp_path: the prompts, hence the fault draws, never vary
     examples = [

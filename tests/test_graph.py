@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from fakes import FakeRegistry, server_error
 from langgraph.checkpoint.memory import InMemorySaver
-from scripts import RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, rubric_judge
+from scripts import EVIDENCE, RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, items, rubric_judge
 
 from autodata.context import RunContext
 from autodata.graphs.self_instruct import build_graph
 
-DOC = "LRU caches evict the least recently used key when they are full."
+DOC = "LRU caches evict the least recently used key when they are full. " + EVIDENCE
 
 
 async def run(registry, **ctx):
@@ -48,7 +48,7 @@ async def test_accepted_in_round_one():
 
 
 async def test_too_easy_then_feedback_then_accepted_in_round_two():
-    first = item(question="Which key does a full LRU cache of size one evict when it sees A then B?")
+    first = item(question="Holding X and Y with X touched last, what leaves when Z arrives?")
     second = item()
     registry = FakeRegistry(scripts(challenger=[first, second], weak_solver=[RIGHT, RIGHT, WRONG, WRONG]))
     out = await run(registry)
@@ -65,7 +65,7 @@ async def test_too_easy_then_feedback_then_accepted_in_round_two():
 
 
 async def test_strong_solver_failure_is_rejected_and_reported():
-    registry = FakeRegistry(scripts(strong_solver=[WRONG]))
+    registry = FakeRegistry(scripts(challenger=items(2), strong_solver=[WRONG]))
     out = await run(registry, max_rounds=2)
     assert out["status"] == "exhausted"
     assert [r["reason"] for r in out["rounds"]] == ["strong_failed", "strong_failed"]
@@ -74,7 +74,7 @@ async def test_strong_solver_failure_is_rejected_and_reported():
 
 
 async def test_quality_failure_skips_solving():
-    registry = FakeRegistry(scripts(verifier=[VERIFIER_FAIL]))
+    registry = FakeRegistry(scripts(challenger=items(2), verifier=[VERIFIER_FAIL]))
     out = await run(registry, max_rounds=2)
     assert out["status"] == "exhausted"
     assert [r["reason"] for r in out["rounds"]] == ["quality", "quality"]
@@ -155,6 +155,9 @@ async def test_parallel_candidates_first_passing_one_is_solved():
 
 async def test_judge_scores_unknown_criteria_as_unmet_and_recomputes_total():
     def judge(messages):
+        graded = str(messages[-1].content).split("# Answer to grade")[-1]
+        if "Key B is evicted" in graded or "I don't know" in graded:
+            return rubric_judge()(messages)  # the judge check: full marks for the reference, none for null
         return {
             "scores": [{"criterion_id": 1, "verdict": "met"}, {"criterion_id": 9, "verdict": "met"}],
             "failure_modes": "partial",

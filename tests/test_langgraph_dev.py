@@ -144,6 +144,7 @@ async def test_run_streams_updates_and_is_checkpointed(langgraph_url, fake_model
         "prepare",
         "challenger",
         "verifier",
+        "judge_check",
         "weak_solver",
         "judge",
         "strong_solver",

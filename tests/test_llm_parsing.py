@@ -27,7 +27,7 @@ def test_parse_rejects_wrong_enum_with_a_useful_message():
 
 def test_verifier_schema_requires_every_verdict():
     with pytest.raises(MalformedOutput):
-        parse_structured('{"analysis": "fine", "feedback": ""}', VerifierOut)
+        parse_structured('{"self_contained": "YES", "problem": ""}', VerifierOut)
 
 
 def test_grammar_schema_drops_only_lengths_llama_cpp_cannot_compile():
@@ -35,7 +35,16 @@ def test_grammar_schema_drops_only_lengths_llama_cpp_cannot_compile():
     assert schema == {"properties": {"a": {"maxLength": 1000}, "b": {}}}
     schema = grammar_schema(RubricItemOut.model_json_schema())
     assert schema["properties"]["skills"]["minItems"] == 2
-    assert schema["required"] == ["question_type", "skills", "context", "question", "answer", "rubric"]
+    # evidence first: grammar-constrained decoding writes the quotes before the item
+    assert schema["required"] == [
+        "evidence",
+        "question_type",
+        "skills",
+        "context",
+        "question",
+        "answer",
+        "rubric",
+    ]
 
 
 def _keys(value) -> set[str]:

@@ -7,7 +7,7 @@ import random
 
 import pytest
 from fakes import FakeRegistry
-from scripts import RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
+from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
 import autodata.nodes.meta_nodes as meta_nodes
 from autodata.context import RunContext
@@ -71,7 +71,8 @@ def registry(editor: list, default_hard: bool = False) -> FakeRegistry:
 
 def docs(prefix: str, n: int) -> list[Document]:
     return [
-        Document(path=f"{prefix}{i}.md", text=f"{prefix} document {i} about LRU caches.") for i in range(n)
+        Document(path=f"{prefix}{i}.md", text=f"{prefix} document {i} about LRU caches. {EVIDENCE}")
+        for i in range(n)
     ]
 
 

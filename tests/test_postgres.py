@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeRegistry
-from scripts import RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
+from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
 from autodata.checkpointers import describe
 from autodata.context import RunContext
@@ -109,7 +109,10 @@ def ctx(**kwargs) -> RunContext:
 
 
 def docs(root: Path, n: int) -> list[Document]:
-    return [Document(path=str(root / f"doc{i}.md"), text=f"Document {i} about LRU caches.") for i in range(n)]
+    return [
+        Document(path=str(root / f"doc{i}.md"), text=f"Document {i} about LRU caches. {EVIDENCE}")
+        for i in range(n)
+    ]
 
 
 def read(path: Path) -> list[dict]:

@@ -4,7 +4,8 @@ from autodata.evals.leakage import check_leakage
 
 CONTEXT = (
     "Inference servers batch requests. Continuous batching schedules at the granularity of one "
-    "decoding step, so finished sequences leave and waiting requests join immediately."
+    "decoding step, so finished sequences leave and waiting requests join immediately. Static batching "
+    "waits for the longest sequence of the batch."
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from fakes import FakeRegistry
-from scripts import RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
+from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
 from autodata.context import RunContext
 from autodata.documents import Document
@@ -50,7 +50,8 @@ def registry(weak=(WRONG,)):
 
 def docs(tmp_path, n=2):
     return [
-        Document(path=str(tmp_path / f"doc{i}.md"), text=f"Document {i} about LRU caches.") for i in range(n)
+        Document(path=str(tmp_path / f"doc{i}.md"), text=f"Document {i} about LRU caches. {EVIDENCE}")
+        for i in range(n)
     ]
 
 
@@ -67,7 +68,7 @@ async def test_outputs_match_the_documented_schema(tmp_path):
     assert len(accepted) == 1 and set(accepted[0]) >= ACCEPTED_FIELDS
     AcceptedRecord.model_validate(accepted[0])
     assert accepted[0]["rounds"] == 2 and accepted[0]["models"]["judge"] == "fake-judge"
-    assert accepted[0]["source"]["span"] == [0, len("Document 0 about LRU caches.")]
+    assert accepted[0]["source"]["span"] == [0, len(f"Document 0 about LRU caches. {EVIDENCE}")]
     assert len(rejected) == 1 and rejected[0]["reason"] == "too_easy" and rejected[0]["round"] == 1
     RejectedRecord.model_validate(rejected[0])
     assert rejected[0]["weak_scores"] == [1.0, 1.0]

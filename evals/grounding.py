@@ -1,0 +1,261 @@
+"""Grounding and self-containment rules, decided in code before any LLM screens an item.
+
+The solvers see only the item's context and question, never the source. So an item is rejected here when
+its evidence spans are not really in the source window the challenger saw, when its context does not carry
+the facts of that evidence, when it refers to "the source / document / passage / author", when its answer
+is binary (yes/no, true/false) or an option letter, when (verifiable mode) its answer is a bare integer, and
+when its question-type label names a domain the source is not about.
+
+Pure functions, no I/O. Every rule returns a :class:`~autodata.evals.format_rules.RuleResult`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from autodata.evals.format_rules import RuleResult
+from autodata.evals.leakage import content_tokens
+
+EVIDENCE_MIN_WORDS = 6
+EVIDENCE_MATCH = 0.7
+"""Share of an evidence span's word 3-grams that must occur in the source: a copy with a few words
+reworded passes (small models drift when they copy), an invented sentence does not."""
+CONTEXT_COVERAGE = 0.5
+"""Share of the evidence's informative words that the context (with the question) must carry."""
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+_META_ALWAYS = re.compile(
+    r"\b(the|this|that|given|above|provided|original|following|same)\s+"
+    r"(source|sources|passage|excerpt|source\s+(text|document|material))\b"
+    r"|\b(this|the\s+(given|above|provided|original|following))\s+(document|text|paper|article|note|study)\b"
+    r"|\b(in|from|according\s+to|based\s+on|per)\s+the\s+(document|text|paper|article|author|authors)\b"
+    r"|\bthe\s+(document|text|paper|article|author|authors)\s+(states?|says|mentions?|describes?|discusses|"
+    r"provides?|explains?|notes|suggests?|implies|argues?|proposes?|presents?|outlines?|details|indicates?|"
+    r"claims?|shows?|highlights?|reports?)\b"
+    r"|\b(mentioned|stated|described|discussed|given)\s+(above|earlier|previously)\b",
+    re.IGNORECASE,
+)
+_BINARY = re.compile(r"^(yes|no|true|false|correct|incorrect)\b", re.IGNORECASE)
+_OPTION = re.compile(r"^(option|choice|answer)?\s*\(?[a-eA-E]\)?[.)]?$")
+_OPTION_QUESTION = re.compile(r"\bwhich of the following\b", re.IGNORECASE)
+_BARE_INTEGER = re.compile(r"^[-+]?\d[\d,]*\.?$")
+
+DOMAINS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    # domain: (stems that make a question-type label name it, stems whose presence shows a source is about it)
+    "law": (
+        ("statut", "legal", "law", "judicial", "legislat", "contract", "tort", "tenan", "jurisprud"),
+        (
+            "statut",
+            "law",
+            "legal",
+            "court",
+            "tenan",
+            "landlord",
+            "contract",
+            "section",
+            "shall",
+            "liab",
+            "plaintiff",
+            "defendant",
+            "regulat",
+            "clause",
+            "provision",
+            "party",
+            "parties",
+            "judg",
+        ),
+    ),
+    "mathematics": (
+        ("mathemat", "algebra", "calculus", "geometr", "theorem", "combinator", "trigonometr", "arithmet"),
+        (
+            "equation",
+            "theorem",
+            "proof",
+            "integer",
+            "function",
+            "root",
+            "polynom",
+            "sequence",
+            "sum",
+            "derivative",
+            "integral",
+            "matrix",
+            "formula",
+            "solve",
+            "solution",
+            "prime",
+            "number",
+        ),
+    ),
+    "computing": (
+        ("algorithm", "programming", "software", "computational", "computer"),
+        (
+            "algorithm",
+            "program",
+            "software",
+            "comput",
+            "server",
+            "cache",
+            "memory",
+            "cpu",
+            "gpu",
+            "latency",
+            "request",
+            "data",
+            "code",
+            "network",
+            "batch",
+            "thread",
+            "query",
+        ),
+    ),
+    "medicine": (
+        ("clinical", "medical", "pharmac", "diagnos"),
+        ("patient", "clinical", "medical", "dose", "dosage", "symptom", "diagnos", "treatment", "disease"),
+    ),
+    "finance": (
+        ("financ", "accounting", "econom", "fiscal"),
+        ("price", "cost", "tax", "interest", "market", "financ", "account", "revenue", "profit", "econom"),
+    ),
+    "chemistry": (("chemi",), ("chemi", "molecul", "reaction", "acid", "compound", "atom")),
+    "biology": (("biolog",), ("cell", "gene", "protein", "organism", "species", "biolog")),
+    "physics": (("physic",), ("energy", "force", "mass", "velocity", "physic", "particle", "field")),
+}
+DOMAIN_PRESENCE = 2
+"""Distinct presence stems a source needs before a label may name its domain."""
+
+
+def _norm_words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return _WORD.findall(text)
+
+
+def _trigrams(words: Sequence[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def evidence_match(span: str, source: str) -> float:
+    """Share of the span's word 3-grams found in ``source`` (1.0 for a verbatim copy, whatever the
+    whitespace, case or punctuation)."""
+    words = _norm_words(span)
+    if len(words) < 3:
+        return 0.0
+    grams = _trigrams(words)
+    return len(grams & _trigrams(_norm_words(source))) / len(grams)
+
+
+def check_evidence(evidence: Sequence[str], source: str) -> RuleResult:
+    spans = [e for e in evidence if e and e.strip()]
+    if not spans:
+        return RuleResult("evidence_in_source", False, "quote 1-3 sentences of the source as evidence")
+    for span in spans:
+        if len(span.split()) < EVIDENCE_MIN_WORDS:
+            return RuleResult(
+                "evidence_in_source",
+                False,
+                f"evidence must be whole sentences copied from the source (too short: {span[:80]!r})",
+            )
+        score = evidence_match(span, source)
+        if score < EVIDENCE_MATCH:
+            return RuleResult(
+                "evidence_in_source",
+                False,
+                f"this evidence is not in the source (only {score:.0%} matches): {span[:120]!r}; "
+                "copy sentences of the source word for word",
+            )
+    return RuleResult("evidence_in_source", True, "ok")
+
+
+def context_coverage(evidence: Sequence[str], context: str, question: str) -> float:
+    needed = {t for span in evidence for t in content_tokens(span)}
+    if not needed:
+        return 0.0
+    carried = set(content_tokens(context)) | set(content_tokens(question))
+    return len(needed & carried) / len(needed)
+
+
+def check_context_carries_evidence(evidence: Sequence[str], context: str, question: str) -> RuleResult:
+    coverage = context_coverage(evidence, context, question)
+    ok = coverage >= CONTEXT_COVERAGE
+    return RuleResult(
+        "context_carries_evidence",
+        ok,
+        "ok"
+        if ok
+        else f"the context carries only {coverage:.0%} of the evidence's facts: restate the facts of the "
+        "evidence in the context (the solver never sees the source)",
+    )
+
+
+def check_no_source_reference(context: str, question: str) -> RuleResult:
+    for field, text in (("question", question), ("context", context)):
+        match = _META_ALWAYS.search(text)
+        if match:
+            return RuleResult(
+                "no_source_reference",
+                False,
+                f"the {field} refers to {match.group(0)!r}, which the solver never sees: state the facts "
+                "themselves",
+            )
+    return RuleResult("no_source_reference", True, "ok")
+
+
+def check_answer_kind(answer: str, question: str, mode: str) -> RuleResult:
+    text = answer.strip().strip("*").strip()
+    if _BINARY.match(text):
+        return RuleResult(
+            "answer_not_binary",
+            False,
+            "yes/no and true/false answers can be guessed: ask for the value itself",
+        )
+    if _OPTION.match(text) or _OPTION_QUESTION.search(question):
+        return RuleResult("answer_not_binary", False, "no multiple choice: ask for the answer itself")
+    if mode == "verifiable" and _BARE_INTEGER.match(text):
+        return RuleResult(
+            "answer_not_bare_integer",
+            False,
+            "a bare integer is easy to guess: ask for an exact expression, a named entity or a short phrase",
+        )
+    return RuleResult("answer_not_binary", True, "ok")
+
+
+def label_domains(label: str) -> set[str]:
+    words = _norm_words(label)
+    return {d for d, (stems, _) in DOMAINS.items() if any(w.startswith(s) for w in words for s in stems)}
+
+
+def source_domains(source: str) -> set[str]:
+    words = set(_norm_words(source))
+    present = set()
+    for domain, (label_stems, stems) in DOMAINS.items():
+        hits = {s for s in (*stems, *label_stems) if any(w.startswith(s) for w in words)}
+        if len(hits) >= DOMAIN_PRESENCE:
+            present.add(domain)
+    return present
+
+
+def check_type_label(question_type: str, source: str) -> RuleResult:
+    foreign = sorted(label_domains(question_type) - source_domains(source))
+    if foreign:
+        return RuleResult(
+            "type_matches_source",
+            False,
+            f"the question_type {question_type!r} names {', '.join(foreign)}, which this source is not about",
+        )
+    return RuleResult("type_matches_source", True, "ok")
+
+
+def check_grounding(item: dict, source: str, mode: str) -> list[RuleResult]:
+    """Every grounding rule for ``item`` written from ``source`` (the window the challenger saw)."""
+    evidence = item.get("evidence") or []
+    context, question = item.get("context") or "", item.get("question") or ""
+    return [
+        check_evidence(evidence, source),
+        check_context_carries_evidence(evidence, context, question),
+        check_no_source_reference(context, question),
+        check_answer_kind(item.get("answer") or "", question, mode),
+        check_type_label(item.get("question_type") or "", source),
+    ]

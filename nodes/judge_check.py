@@ -1,0 +1,34 @@
+"""Judge check: before any solver runs, the judge grades the reference answer and a null answer on the
+item's own rubric; code decides from the two grades whether the rubric can be trusted
+(evals/gradability.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from langgraph.runtime import Runtime
+
+from autodata.context import RunContext
+from autodata.evals.gradability import gradable
+from autodata.nodes.common import emit
+from autodata.nodes.judge import grade_rubric
+from autodata.nodes.solvers import unscored
+from autodata.prompts.loader import load_prompt
+from autodata.state import JudgeCheck, SelfInstructState
+
+
+async def judge_check(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+    item = state["current"]
+    null_text = load_prompt("null_answer").render_text(question=item["question"])
+    answers = {"reference": item["answer"], "null": null_text}
+    results = await asyncio.gather(
+        *(
+            grade_rubric(unscored(text, None), item, state, runtime, graded="judge_check:" + name)
+            for name, text in answers.items()
+        )
+    )
+    reference, null = (sample["score"] for sample, _ in results)
+    passed, detail = gradable(reference, null)
+    check = JudgeCheck(reference=reference, null=null, passed=passed, detail=detail)
+    emit(runtime, event="judge_check", source=state.get("source"), round=state["round"], passed=passed)
+    return {"judge_check": check, "calls": [r for _, records in results for r in records]}

@@ -1,0 +1,136 @@
+"""Grounding rules decided in code: evidence in the source, context carries it, no references to the source,
+no binary / option-letter / bare-integer answers, no foreign-domain type labels."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autodata.evals.grounding import (
+    check_answer_kind,
+    check_context_carries_evidence,
+    check_evidence,
+    check_grounding,
+    check_no_source_reference,
+    check_type_label,
+    evidence_match,
+)
+
+SOURCE = (
+    "Section 2. Notice given by the landlord must be at least two full rental periods long, except where "
+    "the tenant has not paid rent for two consecutive periods.\n\nSection 3. A deposit must be returned "
+    "within fourteen days after the tenancy ends, less any amount needed to repair damage beyond normal wear."
+)
+EVIDENCE = "Notice given by the landlord must be at least two full rental periods long."
+
+
+def test_verbatim_evidence_matches_whatever_the_whitespace_and_case():
+    assert evidence_match(EVIDENCE, SOURCE) == 1.0
+    assert (
+        evidence_match("NOTICE given by   the landlord\nmust be at least two full rental periods", SOURCE)
+        == 1.0
+    )
+    assert check_evidence([EVIDENCE], SOURCE).passed
+
+
+def test_evidence_with_small_drift_passes_invented_evidence_fails():
+    drifted = "A landlord's notice must be at least two full rental periods long, except where the tenant"
+    assert check_evidence([drifted], SOURCE).passed
+    invented = "The landlord may end the tenancy at any time by giving one week of oral notice to the tenant."
+    result = check_evidence([invented], SOURCE)
+    assert not result.passed and "not in the source" in result.detail
+
+
+def test_missing_or_too_short_evidence_fails():
+    assert not check_evidence([], SOURCE).passed
+    assert not check_evidence(["   "], SOURCE).passed
+    assert not check_evidence(["two full periods"], SOURCE).passed
+
+
+def test_every_span_must_be_found():
+    assert not check_evidence(
+        [EVIDENCE, "Rent is due on the first Monday of every month by law."], SOURCE
+    ).passed
+
+
+@given(st.integers(min_value=0, max_value=len(SOURCE.split()) - 8), st.integers(min_value=6, max_value=20))
+def test_any_verbatim_slice_of_the_source_is_evidence(start, length):
+    span = " ".join(SOURCE.split()[start : start + length])
+    if len(span.split()) >= 6:
+        assert check_evidence([span], SOURCE).passed
+
+
+def test_context_must_carry_the_evidence():
+    describing = "The source document explains some rules about notices that landlords give to tenants."
+    assert not check_context_carries_evidence([EVIDENCE], describing, "How long is the notice?").passed
+    carrying = (
+        "A landlord who ends a periodic tenancy must give notice of at least two full rental periods. "
+        "Rent is paid monthly."
+    )
+    assert check_context_carries_evidence([EVIDENCE], carrying, "What is the earliest end date?").passed
+
+
+def test_references_to_the_source_are_rejected():
+    for text in (
+        "According to the document, what must the landlord do?",
+        "What does the passage imply about deposits?",
+        "Based on the text, when is notice valid?",
+        "What does the author suggest about wear?",
+        "As mentioned above, what happens to the deposit?",
+        "What does this paper propose for batching?",
+        "What can we infer from the source?",
+    ):
+        assert not check_no_source_reference("A plain context with facts.", text).passed, text
+    assert not check_no_source_reference("The source document provides details on notice.", "Q?").passed
+
+
+def test_ordinary_uses_of_document_words_pass():
+    for text in (
+        "The tenant signs a lease document and pays a deposit of 900 euros.",
+        "Under this Section, notice must end on the last day of a period.",
+        "An author registers a copyright for a text of 200 pages.",
+    ):
+        assert check_no_source_reference(text, "When must the deposit be returned?").passed, text
+
+
+def test_binary_option_and_bare_integer_answers():
+    assert not check_answer_kind(
+        "Yes, because the notice is long enough.", "Is notice valid?", "rubric"
+    ).passed
+    assert not check_answer_kind("False.", "True or false: ...", "rubric").passed
+    assert not check_answer_kind("(B)", "Pick one.", "verifiable").passed
+    assert not check_answer_kind("Two months", "Which of the following is right?", "rubric").passed
+    assert not check_answer_kind("45", "What is the sum?", "verifiable").passed
+    assert not check_answer_kind("1,200.", "What is the sum?", "verifiable").passed
+    assert check_answer_kind("45", "What is the sum?", "rubric").passed  # only verifiable forbids it
+    assert check_answer_kind("2^(n+1) - 1", "What is a(n)?", "verifiable").passed
+    assert check_answer_kind("45 days", "How long?", "verifiable").passed
+    assert check_answer_kind("Notably, the deposit is kept.", "What happens?", "rubric").passed
+
+
+def test_type_label_naming_another_domain_is_rejected():
+    math = "The characteristic equation r^2 - 5r + 6 = 0 has roots 2 and 3, so every solution of the sequence"
+    result = check_type_label("statutory application", math)
+    assert not result.passed and "law" in result.detail
+    assert check_type_label("statutory application", SOURCE).passed
+    assert check_type_label("counterfactual reasoning", math).passed  # names no domain
+    assert check_type_label("algebraic derivation", math).passed
+
+
+def test_check_grounding_runs_every_rule():
+    item = {
+        "evidence": [EVIDENCE],
+        "question_type": "statutory application",
+        "context": "A landlord must give notice of at least two full rental periods to end a tenancy.",
+        "question": "If rent is paid monthly and notice is given on 10 March, what is the earliest end date?",
+        "answer": "The tenancy can end on 31 May at the earliest.",
+    }
+    results = check_grounding(item, SOURCE, "rubric")
+    assert [r.name for r in results] == [
+        "evidence_in_source",
+        "context_carries_evidence",
+        "no_source_reference",
+        "answer_not_binary",
+        "type_matches_source",
+    ]
+    assert all(r.passed for r in results)
