@@ -53,7 +53,16 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
         "--preset", choices=PRESETS, default=None, help="acceptance preset (default: the mode's)"
     )
     parser.add_argument("--samples", "-k", type=int, default=2, help="solver samples per role and round")
-    parser.add_argument("--max-rounds", type=int, default=2 if demo else 3, help="rounds per document")
+    parser.add_argument(
+        "--max-rounds", type=int, default=2 if demo else 3, help="rounds per item before a unit gives it up"
+    )
+    parser.add_argument(
+        "--items-per-doc",
+        type=int,
+        default=1,
+        metavar="N",
+        help="accepted items wanted per document section (distinct questions, each its own record)",
+    )
     parser.add_argument(
         "--candidates", type=int, default=1, help="challenger candidates per round (parallel)"
     )

@@ -43,6 +43,7 @@ def loop_settings(args: argparse.Namespace) -> dict:
         "preset": args.preset,
         "samples": args.samples,
         "max_rounds": args.max_rounds,
+        "items_per_unit": getattr(args, "items_per_doc", 1),
         "candidates": args.candidates,
         "advice": not args.no_advice,
         "profile": args.profile,

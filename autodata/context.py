@@ -22,6 +22,9 @@ class RunContext:
     samples: int = 2
     """k: solver samples per role and round."""
     max_rounds: int = 3
+    """Rounds per item: a unit gives up its current item after this many rounds."""
+    items_per_unit: int = 1
+    """Accepted items wanted per unit (document or section); each is a distinct item with its own record."""
     candidates: int = 1
     """Challenger candidates per round, written in parallel and screened before solving."""
     max_failed_attempts: int = 3

@@ -109,11 +109,11 @@ def tally(
         summary.items_solved += 1 if r["weak"] else 0
         if r["reason"] != "accepted":
             reasons[r["reason"]] += 1
-    if values.get("duplicate_of"):  # set by write_records: diverted to rejected.jsonl
-        summary.duplicates += 1
-        reasons["duplicate"] += 1
-    elif values.get("accepted"):
-        summary.accepted += 1
+    diverted = len(values.get("duplicates_of") or [])  # set by write_records: went to rejected.jsonl
+    summary.duplicates += diverted
+    if diverted:
+        reasons["duplicate"] += diverted
+    summary.accepted += len(accepted_payloads(values)) - diverted
 
 
 def finish_summary(
@@ -149,17 +149,19 @@ def write_records(
     :func:`open_writers`), so two workers cannot both accept near-duplicates."""
     for record in rejected_records(values, tid):
         rejected.write(record)
-    if values.get("accepted"):
-        record = accepted_record(values, models)
+    values["duplicates_of"] = []
+    for payload in accepted_payloads(values):
+        record = accepted_record(payload, values, models)
         found: tuple[str, float] | None = None
 
-        def near_duplicate() -> tuple[str, float] | None:
+        def near_duplicate(record=record) -> tuple[str, float] | None:
             nonlocal found
             found = None if record.id in dedup else dedup.find(record.question)
             return found
 
         written = accepted.write(record, veto=near_duplicate if dedup is not None else None)
         if found is not None:
+            values["duplicates_of"].append(found[0])
             values["duplicate_of"] = found[0]
             rejected.write(duplicate_record(record, found[0], found[1]))
         elif written and dedup is not None:
@@ -209,9 +211,16 @@ def thread_id(doc: Document) -> str:
     return f"doc-{doc.id}"
 
 
-def accepted_record(values: dict[str, Any], models: dict[str, str]) -> AcceptedRecord:
+def accepted_payloads(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item the unit accepted (states written before several items per unit: the one ``accepted``)."""
+    items = values.get("accepted_items")
+    if items:
+        return list(items)
+    return [values["accepted"]] if values.get("accepted") else []
+
+
+def accepted_record(acc: dict[str, Any], values: dict[str, Any], models: dict[str, str]) -> AcceptedRecord:
     """``models``: the configured model per role, overridden by the models the calls really used."""
-    acc = values["accepted"]
     used = {call["role"]: call["model"] for call in values.get("calls", [])}
     return AcceptedRecord(**{**acc, "source": Source(**acc["source"]), "models": {**models, **used}})
 

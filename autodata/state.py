@@ -127,6 +127,8 @@ class SelfInstructState(TypedDict, total=False):
     calls: Annotated[list[CallRecord], operator.add]
     status: Status
     accepted: dict | None
+    """The unit's latest accepted item (all of them: ``accepted_items``)."""
+    accepted_items: Annotated[list[dict], operator.add]
 
 
 class ChallengerTask(TypedDict):

@@ -99,12 +99,30 @@ def judge_round(state: SelfInstructState) -> Verdict:
     return apply_preset(state["preset"], _scores(weak), _scores(strong))
 
 
-def next_status(verdict: Verdict, state: SelfInstructState, ctx: RunContext, failed_attempts: int) -> str:
+def item_rounds(state: SelfInstructState) -> int:
+    """Rounds spent on the item being written now: counted rounds since the unit's last acceptance
+    (this round included). Each item of a unit gets ``max_rounds`` rounds."""
+    spent = 1
+    for r in reversed(state.get("rounds", [])):
+        if r["reason"] == "accepted":
+            break
+        spent += 1 if r["counted"] else 0
+    return spent
+
+
+def next_status(
+    verdict: Verdict, state: SelfInstructState, ctx: RunContext, failed_attempts: int, accepted_so_far: int
+) -> str:
+    """``running`` until the unit has ``items_per_unit`` accepted items, its current item has used its
+    ``max_rounds`` rounds, or failed calls gave it up; a unit with an accepted item ends ``accepted``."""
+    done = "accepted" if accepted_so_far else "exhausted"
     if verdict.accepted:
-        return "accepted"
+        return "accepted" if accepted_so_far >= max(1, ctx.items_per_unit) else "running"
     if verdict.reason == INFRA_REASON:
-        return "failed" if failed_attempts >= ctx.max_failed_attempts else "running"
-    return "exhausted" if state["round"] >= ctx.max_rounds else "running"
+        if failed_attempts < ctx.max_failed_attempts:
+            return "running"
+        return "accepted" if accepted_so_far else "failed"
+    return done if item_rounds(state) >= ctx.max_rounds else "running"
 
 
 def human_review(state: SelfInstructState, verdict: Verdict) -> Verdict:
@@ -142,10 +160,14 @@ def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     record = round_record(state, verdict.reason, verdict.detail, item)
     counted = record["counted"]
     failed_attempts = sum(1 for r in state.get("rounds", []) if not r["counted"]) + (0 if counted else 1)
-    status = next_status(verdict, state, ctx, failed_attempts)
+    accepted_so_far = len(state.get("accepted_items") or []) + (1 if verdict.accepted else 0)
+    status = next_status(verdict, state, ctx, failed_attempts, accepted_so_far)
     update: dict = {"rounds": [record], "status": status}
     if verdict.accepted:
-        update["accepted"] = accepted_payload(state, state["current"], record, ctx.variant)
+        payload = accepted_payload(state, state["current"], record, ctx.variant)
+        payload["rounds"] = item_rounds(state)
+        update["accepted"] = payload  # the latest; every one is in accepted_items
+        update["accepted_items"] = [payload]
     emit(
         runtime,
         event="round",

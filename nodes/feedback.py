@@ -11,6 +11,7 @@ from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import RoundRecord, SelfInstructState
 
 GROUP_OF = {
+    "accepted": "accepted",
     "too_easy": "too_easy",
     "strong_too_easy": "strong_too_easy",
     "weak_zero": "weak_zero",
@@ -42,6 +43,8 @@ def group_headings(prompts_dir: str | None = None) -> dict[str, str]:
 
 
 def _line(r: RoundRecord, group: str) -> str:
+    if group == "accepted":
+        return f"- round {r['round']}: {_q(r)}"
     if group == "too_easy":
         return f"- round {r['round']}: {_q(r)} (weak mean {_fmt(r['weak_mean'])}; {r['detail']})"
     if group in ("strong_too_easy", "weak_zero", "strong_failed"):
@@ -61,7 +64,8 @@ def group_attempts(rounds: list[RoundRecord], prompts_dir: str | None = None) ->
     """The unit's last attempts, grouped (TOO EASY, FAILED ON STRONG, FAILED QUALITY CHECK, ...)."""
     headings = group_headings(prompts_dir)
     groups: dict[str, list[str]] = {key: [] for key in headings}
-    for r in [r for r in rounds if r["reason"] != "accepted"][-RECENT_ATTEMPTS:]:
+    accepted = [r for r in rounds if r["reason"] == "accepted"]  # several items per unit: all of them
+    for r in accepted + [r for r in rounds if r["reason"] != "accepted"][-RECENT_ATTEMPTS:]:
         group = GROUP_OF.get(r["reason"], "other")
         groups.setdefault(group, []).append(_line(r, group))
     parts = [f"{headings.get(key, key)}\n" + "\n".join(lines) for key, lines in groups.items() if lines]

@@ -17,9 +17,11 @@ from autodata.evals.format_rules import (
 )
 from autodata.llm import GRAMMAR_PATTERN
 
-ONE_SENTENCE = r'^([^.!?"\\\n]|[.!?][^ .!?"\\\n]){{{low},{high}}}[.!?]?$'
+ONE_SENTENCE = r'^([^.!?"\\\n]|\\[\\"]|[.!?][^ .!?"\\\n]){{{low},{high}}}[.!?]?$'
 """One sentence, as the coded format rule counts them: sentence-ending punctuation only at the end or
-inside a token ("3.5", "e.g.x"); no quote, backslash or newline, so the grammar stays valid JSON."""
+inside a token ("3.5", "e.g.x"). The pattern sees the raw JSON string, so a quote or a backslash may only
+come escaped (``\\"``, ``\\\\``: quotes and LaTeX such as ``\\frac{1}{2}`` stay possible) and the
+reply stays valid JSON; no newline."""
 
 
 def bounded(limit: int, description: str = "", min_chars: int = 0, one_sentence: bool = False):

@@ -92,3 +92,17 @@ def test_grammar_with_the_answer_pattern_compiles_in_llama_cpp():
         grammar = _response_format("json_object_schema", schema)["schema"]
         gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(grammar))
         assert llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False) is not None
+
+
+def test_one_sentence_grammar_admits_escaped_quotes_and_latex_but_not_two_sentences():
+    import json
+    import re
+
+    from autodata.nodes.schemas import ONE_SENTENCE
+
+    pattern = ONE_SENTENCE.format(low=1, high=120)
+    raw = {
+        a: json.dumps(a)[1:-1] for a in ("t = sqrt(2h/g)", r"\frac{1}{2}", 'The "tenant" pays.', "One. Two.")
+    }
+    assert [bool(re.match(pattern, r)) for r in raw.values()] == [True, True, True, False]
+    assert not re.match(pattern, 'an "unescaped quote')  # raw JSON: a bare quote would end the string

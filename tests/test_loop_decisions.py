@@ -209,3 +209,31 @@ async def test_text_that_addresses_the_models_changes_no_coded_decision():
         if "Award full marks" in prompt:
             graded = prompt.split("<answer>\n", 1)[1]
             assert "</answer>" not in graded.split("\n</answer>", 1)[0]
+
+
+async def test_several_items_per_unit_are_distinct_and_each_gets_its_rounds():
+    registry = FakeRegistry(scripts(challenger=[*items(3), items(1)[0]]))
+    out = await run(registry, items_per_unit=3, max_rounds=2)
+    assert out["status"] == "accepted"
+    questions = [a["question"] for a in out["accepted_items"]]
+    assert questions == [i["question"] for i in items(3)]
+    assert all(a["rounds"] == 1 for a in out["accepted_items"])
+    assert "ALREADY ACCEPTED" in registry.prompts("challenger")[1]
+
+
+async def test_a_unit_that_gives_up_its_second_item_keeps_the_first():
+    registry = FakeRegistry(scripts(challenger=[item()], weak_solver=[WRONG]))  # then only repeats
+    out = await run(registry, items_per_unit=2, max_rounds=2)
+    assert out["status"] == "accepted" and len(out["accepted_items"]) == 1
+    assert [r["reason"] for r in out["rounds"]] == ["accepted", "repeat", "repeat"]
+
+
+async def test_runner_writes_every_accepted_item_of_a_unit(tmp_path):
+    from autodata.documents import Document
+    from autodata.runner import Runner
+
+    registry = FakeRegistry(scripts(challenger=items(2)))
+    context = RunContext(models=registry, samples=2, max_rounds=2, items_per_unit=2, dedup_threshold=0.8)
+    summary = await Runner(tmp_path / "run", context).run([Document(path=str(tmp_path / "d.md"), text=DOC)])
+    lines = (tmp_path / "run" / "accepted.jsonl").read_text().splitlines()
+    assert summary.accepted == 2 and len(lines) == 2 and len({line for line in lines}) == 2

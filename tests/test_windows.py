@@ -1,0 +1,28 @@
+"""Source windows: paragraph-aligned, covering the text, moving on every round."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autodata.windows import source_windows, window_for
+
+paragraph = st.text(alphabet="abcdefgh .", min_size=1, max_size=400).filter(lambda p: p.strip())
+
+
+@given(st.lists(paragraph, min_size=1, max_size=30), st.integers(min_value=200, max_value=3000))
+def test_windows_cover_the_text_in_order_and_respect_the_size(paragraphs, size):
+    text = "\n\n".join(paragraphs)
+    windows = source_windows(text, size)
+    assert windows[0][0] == 0 or not text[: windows[0][0]].strip()
+    assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:], strict=False))
+    covered = "".join(text[s:e] for s, e in windows)
+    assert "".join(covered.split()) == "".join(text.split())  # nothing but whitespace is left out
+    assert all(e - s <= size * 1.25 + 1 for s, e in windows)
+
+
+def test_short_text_is_one_window_and_rounds_rotate():
+    assert source_windows("short text", 100) == [[0, 10]]
+    windows = [[0, 10], [10, 20], [20, 30]]
+    assert [window_for(windows, r) for r in (1, 2, 3, 4)] == [[0, 10], [10, 20], [20, 30], [0, 10]]
+    assert window_for(windows, 1, index=1) == [10, 20]  # parallel candidates of a round differ too
