@@ -7,8 +7,9 @@ applicable to this row" (TRL turns it into NaN and ignores it when summing rewar
 dataset mixing both modes, pass both functions: each one returns ``None`` for the other mode's rows.
 
 - :func:`verifiable_reward` / :class:`VerifiableReward`: the completion's final answer against the
-  ``answer`` column, decided in code (normalisation, math-verify); undecidable -> 0.0 unless a judge
-  model is configured.
+  ``answer`` column, decided in code by the judge node's rule (``autodata.evals.equivalence``); what code
+  cannot decide (a paraphrase, a hedged or multi-option answer) goes to the judge model when one is
+  configured, else scores ``undecided`` (0.0), never full reward.
 - :class:`RubricReward`: the judge model grades the completion per rubric criterion (the generator's own
   ``judge_rubric`` prompt and schema); the score is recomputed in code by ``rubric_score``.
 """
@@ -83,13 +84,18 @@ def _run(coro):
 class VerifiableReward:
     """1.0 if the completion's final answer equals ``answer`` (in code), else 0.0; ``None`` on rubric rows.
 
-    With ``registry`` set, answers that code cannot decide go to the ``judge`` role with the generator's
-    ``judge_equivalence`` prompt; without it, or when that call fails, they score ``undecided`` (0.0).
+    ``answers_equivalent`` returns None when code cannot decide (a paraphrase, and always for a hedged or
+    multi-option answer such as "A or B"). With ``registry`` set, such answers go to the ``judge`` role with
+    the generator's ``judge_equivalence`` prompt; without it, or when that call fails, they score
+    ``undecided``, which must be below 1.0: an answer nobody verified never earns full reward (else a policy
+    learns to list several options).
     """
 
     __name__ = "verifiable_reward"
 
     def __init__(self, registry: ModelRegistry | None = None, undecided: float = 0.0, concurrency: int = 8):
+        if not 0.0 <= undecided < 1.0:
+            raise ValueError(f"undecided must be in [0, 1): got {undecided}")
         self.registry = registry
         self.undecided = undecided
         self.concurrency = concurrency
@@ -128,11 +134,13 @@ class VerifiableReward:
 
     async def _judge(self, question: str, answer: str, final: str) -> float | None:
         from autodata.llm import call_structured
+        from autodata.nodes.common import fence
         from autodata.nodes.schemas import EquivalenceOut
         from autodata.prompts.loader import load_prompt
 
+        # fenced as in the judge node: a completion must not be able to close the tag and address the judge
         messages = load_prompt("judge_equivalence").render(
-            question=question, answer=answer, response=final[:MAX_RESPONSE_CHARS]
+            question=question, answer=answer, response=fence(final[:MAX_RESPONSE_CHARS])
         )
         out, _ = await call_structured(
             self.registry, "judge", messages, EquivalenceOut, metadata={"purpose": "reward"}
@@ -206,7 +214,7 @@ class RubricReward:
 
     async def _grade(self, question: str, answer: str, rubric: list[dict], response: str) -> float | None:
         from autodata.llm import call_structured
-        from autodata.nodes.common import format_rubric
+        from autodata.nodes.common import fence, format_rubric
         from autodata.nodes.judge import rubric_score, rubric_validator
         from autodata.nodes.schemas import RubricJudgeOut
         from autodata.prompts.loader import load_prompt
@@ -215,7 +223,7 @@ class RubricReward:
             question=question,
             answer=answer,
             rubric=format_rubric(rubric),
-            response=response[:MAX_RESPONSE_CHARS],
+            response=fence(response[:MAX_RESPONSE_CHARS]),
         )
         out, _ = await call_structured(
             self.registry,

@@ -1,6 +1,10 @@
 """Answer equivalence for verifiable items: normalisation, then symbolic checking with math-verify.
 
-Returns True / False when code can decide, None when it cannot (then the judge LLM is the fallback).
+Returns True / False when code can decide, None when it cannot (then the judge LLM is the fallback). Answers
+are compared as token sequences (words, whole numbers, punctuation), never as substrings. True only for a
+candidate that is the reference (same tokens, the same expression, or the whole reference with nothing but
+filler around it or a parenthetical after it) and that offers one option: a hedged or multi-option answer
+("A or B", "maybe A") and a negated one ("not A") are never True.
 """
 
 from __future__ import annotations
@@ -8,10 +12,12 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from decimal import Decimal
 
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
-_ARTICLES = re.compile(r"\b(the|a|an)\b")
+# lower-case "a" only: a capital A is as likely the answer (key A, vitamin A) as an article
+_ARTICLES = re.compile(r"\b(?:[Tt]he|THE|[Aa]n|AN|a)\b")
 _FINAL = re.compile(r"final answer\s*[:\-]\s*(.+)", re.IGNORECASE)
 _BOXED = re.compile(r"\\boxed\{(.+)\}")
 _WORD = re.compile(r"[A-Za-z]{3,}")
@@ -42,6 +48,26 @@ _LATEX_WORDS = {
 }
 
 
+_TOKEN = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|[^\W\d_]+|[^\w\s]")
+NEGATIONS = frozenset({"not", "no", "never", "none", "neither", "nor"})
+OPTIONS = frozenset({"or", "either", "nor", "versus", "vs"})
+HEDGES = frozenset(
+    {"maybe", "perhaps", "possibly", "probably", "likely", "unlikely", "unsure", "unclear", "uncertain"}
+    | {"might", "guess"}
+)
+FILLERS = frozenset({"it", "is", "was", "answer", "final", "so", "this", "that", ":"})
+OPERATORS = frozenset({"/", "^", "*", "+", "-", "="})
+_CONTRACTIONS = ((re.compile(r"\bcan't\b|\bcannot\b"), "can not"), (re.compile(r"\bwon't\b"), "will not"))
+_MATH_SPELLING = (
+    (re.compile(r"\*\*"), "^"),  # Python powers: x**2
+    (re.compile(r"(?<![\\a-zA-Z])pi(?![a-zA-Z])"), r"\\pi"),
+    (re.compile(r"(\d)[eE]([+-]?\d+)"), r"\1\\times 10^{\2}"),  # 1e3 (math-verify reads e as Euler's number)
+    (re.compile("\u2212"), "-"),
+    (re.compile("\u00d7"), r"\\times "),
+    (re.compile("\u00b7"), r"\\cdot "),
+)
+
+
 def extract_final_answer(text: str) -> str:
     """The solver's final answer: the last ``Final answer:`` line, a ``\\boxed{}``, or the last line."""
     matches = _FINAL.findall(text)
@@ -55,13 +81,71 @@ def extract_final_answer(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower().strip()
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").strip()
     text = text.replace("$", "").replace("\\(", "").replace("\\)", "")
-    text = _ARTICLES.sub(" ", text)
+    text = _ARTICLES.sub(" ", text).lower()
+    for pattern, replacement in _CONTRACTIONS:
+        text = pattern.sub(replacement, text)
+    text = re.sub(r"n't\b", " not", text)
     text = re.sub(r"[\s]+", " ", text)
     text = re.sub(r"[.,;:!?\"'`*]+$", "", text.strip())
     text = re.sub(r"^[\"'`*]+", "", text)
     return text.strip()
+
+
+def _canonical_number(token: str) -> str:
+    value = Decimal(token.replace(",", ""))
+    return format(value.normalize(), "f") if value else "0"
+
+
+def tokens(normalized: str) -> list[str]:
+    """Words, whole numbers (``1,000`` and ``1000.0`` read as ``1000``) and single punctuation marks."""
+    return [_canonical_number(t) if t[0].isdigit() else t for t in _TOKEN.findall(normalized)]
+
+
+def _is_number(token: str) -> bool:
+    return token[0].isdigit()  # tokens are whole numbers, words or one punctuation mark
+
+
+def multi_option(toks: list[str]) -> bool:
+    """Offers several answers or hedges ("A or B", "either A or B", "maybe A")."""
+    return any(t in OPTIONS or t in HEDGES for t in toks)
+
+
+def negated(toks: list[str]) -> bool:
+    return sum(t in NEGATIONS for t in toks) % 2 == 1
+
+
+def _find(haystack: list[str], needle: list[str]) -> int:
+    return next(
+        (i for i in range(len(haystack) - len(needle) + 1) if haystack[i : i + len(needle)] == needle), -1
+    )
+
+
+def _year_in_parentheses(toks: list[str]) -> bool:
+    """``( 1957 )``: a date aside; words or other numbers there could be another answer."""
+    return len(toks) == 3 and toks[0] == "(" and toks[2] == ")" and len(toks[1]) == 4 and toks[1].isdigit()
+
+
+def contains_whole(ref: list[str], cand: list[str]) -> bool:
+    """The whole reference, token for token, with only filler before it and at most a year in parentheses
+    after it ("the answer is X (1957)"), which a reference with a number of its own does not allow."""
+    at = _find(cand, ref)
+    if at < 0:
+        return False
+    before, after = cand[:at], cand[at + len(ref) :]
+    aside = not after or (_year_in_parentheses(after) and not any(map(_is_number, ref)))
+    return set(before) <= FILLERS and aside
+
+
+def differ_only_in_numbers(ref: list[str], cand: list[str]) -> bool:
+    """Same words in the same places, some number different ("Article 5" / "Article 50", "2 years" /
+    "12 years"). Not for arithmetic, where different numbers can be equal (1/2, 2/4)."""
+    if len(ref) != len(cand) or ref == cand or any(t in OPERATORS for t in ref + cand):
+        return False
+    if not any(t[0].isalpha() for t in ref):
+        return False  # no word: bare numbers are left to math-verify
+    return all(r == c or (_is_number(r) and _is_number(c)) for r, c in zip(ref, cand, strict=True))
 
 
 def _is_mathy(text: str) -> bool:
@@ -69,14 +153,25 @@ def _is_mathy(text: str) -> bool:
     return all(w in _LATEX_WORDS for w in words)
 
 
+def math_spelling(text: str) -> str:
+    """Plain and Python spellings that math-verify's LaTeX parser misreads (``x**2``, ``pi``, ``1e3``, a
+    Unicode minus sign)."""
+    for pattern, replacement in _MATH_SPELLING:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def _math_parse(text: str):
     from math_verify import parse
 
+    text = math_spelling(text)
     wrapped = text if "$" in text or "\\boxed" in text else f"${text}$"
     try:
-        return parse(wrapped, parsing_timeout=None)
+        parsed = parse(wrapped, parsing_timeout=None)
     except Exception:
         return []
+    # a list of strings only is a failed parse: verify would compare the raw text
+    return parsed if any(not isinstance(p, str) for p in parsed) else []
 
 
 def symbolic_equal(reference: str, candidate: str) -> bool | None:
@@ -93,17 +188,24 @@ def symbolic_equal(reference: str, candidate: str) -> bool | None:
 
 def answers_equivalent(reference: str, candidate: str) -> bool | None:
     """True/False when decidable in code, None to defer to the LLM judge."""
-    ref, cand = normalize(reference), normalize(candidate)
-    if not cand:
+    ref_text, cand_text = normalize(reference), normalize(candidate)
+    if not cand_text:
         return False
-    if ref == cand:
+    ref, cand = tokens(ref_text), tokens(cand_text)
+    if ref_text == cand_text or ref == cand:
         return True
+    if multi_option(cand):
+        return None
+    if negated(ref) != negated(cand):
+        # the same answer with a negation added or removed is the opposite answer
+        same = [t for t in ref if t not in NEGATIONS] == [t for t in cand if t not in NEGATIONS]
+        return False if same else None
     if _is_mathy(reference) and _is_mathy(candidate):
         same = symbolic_equal(reference, candidate)
         if same is not None:
             return same
-    # Short textual answers: an exact normalised match decided above; containment of the whole reference
-    # as a phrase in a short candidate counts ("Treaty of Rome (1957)" vs "Treaty of Rome").
-    if len(ref) >= 4 and len(cand.split()) <= 2 * len(ref.split()) + 3 and ref in cand:
+    if differ_only_in_numbers(ref, cand):
+        return False
+    if contains_whole(ref, cand):
         return True
     return None
