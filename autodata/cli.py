@@ -375,6 +375,25 @@ def print_summary(summary: RunSummary) -> None:
         console.print(f"[bold red]WARNING: {warning}[/]")
 
 
+SHOWN_ITEMS = 10
+
+
+def print_accepted(path: Path, limit: int = SHOWN_ITEMS) -> None:
+    """Each accepted item's question, answer and solver scores (the first ``limit`` of the run)."""
+    if not path.exists():
+        return
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for i, r in enumerate(records[:limit], 1):
+        weak = ", ".join(f"{s:.2f}" for s in r["weak_scores"])
+        strong = ", ".join(f"{s:.2f}" for s in r["strong_scores"])
+        console.print(
+            f"[bold green]accepted item {i}[/] ({Path(r['source']['path']).name}, {r['mode']}): "
+            f"{r['question']}\n  answer: {r['answer']}\n  weak [{weak}]  strong [{strong}]"
+        )
+    if len(records) > limit:
+        console.print(f"... and {len(records) - limit} more in {path}")
+
+
 def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = False) -> int:
     quiet_tracing()
     loaded = load_documents(
@@ -471,6 +490,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
         console.print(f"[bold yellow]interrupted[/]: run the same command again to resume from {out}")
         return 130
     print_summary(summary)
+    print_accepted(out / "accepted.jsonl")
     console.print(f"accepted items: {out / 'accepted.jsonl'}\nrejected rounds: {out / 'rejected.jsonl'}")
     if summary.documents and summary.items_solved == 0 and not demo and not summary.stopped:
         return EXIT_NO_EVIDENCE

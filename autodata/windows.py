@@ -58,3 +58,19 @@ def source_windows(text: str, size: int = DEFAULT_WINDOW_CHARS) -> list[list[int
 def window_for(windows: list[list[int]], round_no: int, index: int = 0) -> list[int]:
     """The window of ``round_no`` (1-based) for candidate ``index``: each round and candidate moves on."""
     return windows[(round_no - 1 + index) % len(windows)]
+
+
+_BLOCK_LINE = re.compile(r"^\s*([-*+>|#]|\d+[.)]\s|```)")
+
+
+def reflow(text: str) -> str:
+    """Hard-wrapped prose joined into one line per paragraph (lists, headings, tables and code keep their
+    lines): a small model then copies whole sentences as evidence instead of line fragments."""
+    out: list[str] = []
+    for line in text.splitlines():
+        joinable = out and out[-1].strip() and line.strip() and not _BLOCK_LINE.match(line)
+        if joinable and not _BLOCK_LINE.match(out[-1]) and not out[-1].lstrip().startswith("#"):
+            out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)

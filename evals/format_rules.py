@@ -15,7 +15,7 @@ MAX_CONTEXT_CHARS = 1000
 """llama.cpp grammars cannot bound strings beyond 1000 characters; 140 words fit in that."""
 RUBRIC_MIN, RUBRIC_MAX = 2, 4
 POINTS_MIN, POINTS_MAX = -3, 5
-EVIDENCE_MIN, EVIDENCE_MAX = 1, 3
+EVIDENCE_MIN, EVIDENCE_MAX = 1, 2
 
 _MULTI_PART = re.compile(
     r"(\b(and|also) (explain|describe|justify|why|how)\b|\bexplain why\b|\(\s*[a-d]\s*\)|(^|\s)[a-d]\)\s|"

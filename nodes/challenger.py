@@ -17,6 +17,7 @@ from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut
 from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import Candidate, ChallengerTask, Item
+from autodata.windows import reflow
 
 MODE_BRIEF = {
     "verifiable": "a question with one short, exactly verifiable answer that needs several reasoning steps.",
@@ -122,7 +123,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     schema = item_schema(ctx.mode)
     messages = load_prompt("challenger", ctx.prompts_dir).render(
         source=task["source"],
-        document=fence(task["document"][window[0] : window[1]]),
+        document=fence(reflow(task["document"][window[0] : window[1]])),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
         mode=ctx.mode,

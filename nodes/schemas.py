@@ -55,7 +55,7 @@ class RubricCriterionOut(BaseModel):
 
 def _evidence_field():
     return Field(
-        description="1-3 sentences copied word for word from the source, on which the item rests",
+        description="1-2 sentences copied word for word from the source, on which the item rests",
         json_schema_extra={"minItems": EVIDENCE_MIN, "maxItems": EVIDENCE_MAX},
     )
 

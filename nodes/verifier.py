@@ -17,6 +17,7 @@ from autodata.nodes.common import call_metadata, context, emit, fence, registry
 from autodata.nodes.schemas import VerifierOut
 from autodata.prompts.loader import load_prompt
 from autodata.state import Candidate, Check, Screening, SelfInstructState
+from autodata.windows import reflow
 
 LLM_CHECKS = ("self_contained", "answer_correct")
 
@@ -100,7 +101,7 @@ async def _screen(
         problems = "; ".join(c["detail"] for c in checks if not c["passed"])
         return _rejected(candidate, item, checks, failed, problems), []
     messages = load_prompt("verifier").render(
-        document=fence(window),
+        document=fence(reflow(window)),
         context=fence(item["context"]),
         question=fence(item["question"]),
         answer=fence(item["answer"]),

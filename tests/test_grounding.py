@@ -12,6 +12,8 @@ from autodata.evals.grounding import (
     check_evidence,
     check_grounding,
     check_no_source_reference,
+    check_script,
+    check_specific_question,
     check_type_label,
     evidence_match,
 )
@@ -45,6 +47,27 @@ def test_missing_or_too_short_evidence_fails():
     assert not check_evidence([], SOURCE).passed
     assert not check_evidence(["   "], SOURCE).passed
     assert not check_evidence(["two full periods"], SOURCE).passed
+
+
+def test_a_sentence_split_at_a_line_break_counts_as_evidence():
+    pieces = [
+        "Notice given by the landlord must be at least two full",
+        "rental periods long,",
+        "except where",
+    ]
+    assert check_evidence(pieces, SOURCE).passed
+
+
+def test_open_requests_and_language_drift_are_rejected():
+    assert not check_specific_question(
+        "Can you provide an example of a scenario where batching helps?"
+    ).passed
+    assert not check_specific_question("Describe how the deposit is returned.").passed
+    assert not check_specific_question("Give some reasons why notice fails.").passed
+    assert check_specific_question("On which day is the book due back?").passed
+    drift = {"context": "A context.", "question": "Q?", "answer": "It helps.在这种情况下，每个长的提示"}
+    assert not check_script(drift, SOURCE).passed
+    assert check_script({"context": "x", "question": "y", "answer": "z"}, SOURCE).passed
 
 
 def test_every_span_must_be_found():
@@ -131,6 +154,8 @@ def test_check_grounding_runs_every_rule():
         "context_carries_evidence",
         "no_source_reference",
         "answer_not_binary",
+        "question_has_one_answer",
         "type_matches_source",
+        "same_script_as_source",
     ]
     assert all(r.passed for r in results)

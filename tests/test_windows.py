@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.windows import source_windows, window_for
+from autodata.windows import reflow, source_windows, window_for
 
 paragraph = st.text(alphabet="abcdefgh .", min_size=1, max_size=400).filter(lambda p: p.strip())
 
@@ -26,3 +26,11 @@ def test_short_text_is_one_window_and_rounds_rotate():
     windows = [[0, 10], [10, 20], [20, 30]]
     assert [window_for(windows, r) for r in (1, 2, 3, 4)] == [[0, 10], [10, 20], [20, 30], [0, 10]]
     assert window_for(windows, 1, index=1) == [10, 20]  # parallel candidates of a round differ too
+
+
+def test_reflow_joins_wrapped_prose_and_keeps_lists_and_headings():
+    text = "# Title\nA sentence that wraps\nonto a second line.\n\n- item one\n- item two\nSection 2. Next\nline."
+    assert (
+        reflow(text)
+        == "# Title\nA sentence that wraps onto a second line.\n\n- item one\n- item two\nSection 2. Next line."
+    )
