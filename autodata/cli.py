@@ -104,6 +104,13 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
         metavar="X",
         help="US dollars at the roles' price_per_million_input/output",
     )
+    budget.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=540.0 if demo else None,
+        metavar="S",
+        help="wall time after which no new request is sent" + (" (demo: 540)" if demo else ""),
+    )
     parser.add_argument(
         "--dedup-threshold",
         type=float,
@@ -429,7 +436,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     if not args.no_dedup and not 0.0 < args.dedup_threshold <= 1.0:
         console.print("[bold red]error:[/] --dedup-threshold must be in (0, 1]")
         return 2
-    budget = Budget(args.budget_calls, args.budget_tokens, args.budget_usd)
+    budget = Budget(args.budget_calls, args.budget_tokens, args.budget_usd, args.budget_seconds)
     registry.budget = budget  # checked before every request (autodata.llm); without limits it only counts
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

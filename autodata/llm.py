@@ -65,11 +65,18 @@ class Budget:
     """
 
     def __init__(
-        self, max_calls: int | None = None, max_tokens: int | None = None, max_usd: float | None = None
+        self,
+        max_calls: int | None = None,
+        max_tokens: int | None = None,
+        max_usd: float | None = None,
+        max_seconds: float | None = None,
     ):
         self.max_calls = max_calls
         self.max_tokens = max_tokens
         self.max_usd = max_usd
+        self.max_seconds = max_seconds
+        """Wall time of this invocation after which no new request is sent (a demo that must end)."""
+        self.started = time.monotonic()
         self.calls = 0
         self.tokens = 0
         self.usd = 0.0
@@ -82,7 +89,7 @@ class Budget:
 
     @property
     def limited(self) -> bool:
-        return any(v is not None for v in (self.max_calls, self.max_tokens, self.max_usd))
+        return any(v is not None for v in (self.max_calls, self.max_tokens, self.max_usd, self.max_seconds))
 
     def exceeded(self) -> str | None:
         """Which limit is used up (a message), or None."""
@@ -97,6 +104,8 @@ class Budget:
             return f"token budget of {self.max_tokens} reached ({tokens} used)"
         if self.max_usd is not None and usd >= self.max_usd:
             return f"budget of ${self.max_usd:.4f} reached (${usd:.4f} spent)"
+        if self.max_seconds is not None and time.monotonic() - self.started >= self.max_seconds:
+            return f"time budget of {self.max_seconds:.0f} s reached"
         return None
 
     def reserve(self) -> None:
@@ -120,6 +129,7 @@ class Budget:
             "max_calls": self.max_calls,
             "max_tokens": self.max_tokens,
             "max_usd": self.max_usd,
+            "max_seconds": self.max_seconds,
             "calls": self.calls,
             "tokens": self.tokens,
             "usd": round(self.usd, 6),

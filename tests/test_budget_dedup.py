@@ -300,3 +300,17 @@ def test_live_progress_counts_events():
     assert "2/3 done, 1 running" in text and "too_easy: 1" in text and "exhausted: 1" in text
     assert "1 sent, 1 in flight, 120 tokens, $0.5000" in text
     assert isinstance(make_progress(3, budget), ProgressPrinter)  # pytest's stderr is no terminal
+
+
+def test_a_time_budget_stops_new_requests():
+    import time as _time
+
+    from autodata.llm import Budget, BudgetExhausted
+
+    budget = Budget(max_seconds=0.05)
+    budget.reserve()  # within the time
+    _time.sleep(0.06)
+    assert "time budget of 0 s reached" in (budget.exceeded() or "")
+    with pytest.raises(BudgetExhausted):
+        budget.reserve()
+    assert Budget(max_seconds=None).exceeded() is None and Budget(max_seconds=60).limited
