@@ -26,6 +26,8 @@ class AcceptedRecord(BaseModel):
     context: str
     answer: str
     rubric: list[dict[str, Any]]
+    evidence: list[str] = []
+    """The source sentences the item rests on (checked in code to be in the source)."""
     question_type: str
     skills: list[str]
     weak_scores: list[float]
