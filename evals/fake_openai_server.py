@@ -244,7 +244,16 @@ def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]
         chosen["context"] = f"{evidence.rstrip('.!?')}. {chosen['context']}"
     else:  # a prompt without a <source> block: quote the item's own context
         chosen["evidence"] = [chosen["context"].split(". ")[0] + "."]
-    return {"evidence": chosen.pop("evidence"), **chosen}
+    reasoning = {"reasoning": chosen_reasoning(chosen)} if "reasoning" in props else {}
+    return {**reasoning, "evidence": chosen.pop("evidence"), **chosen}
+
+
+def chosen_reasoning(item: dict[str, Any]) -> str:
+    """What a CoT challenger writes first (the baseline's schema asks for it)."""
+    return (
+        f"The source states: {item['evidence'][0]} A question of type {item['question_type']} can build "
+        "on it without stating the answer."
+    )
 
 
 def verifier_reply(text: str) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from pydantic import BaseModel
 
 from autodata.context import RunContext
 from autodata.nodes.challenger import item_prompt_values, write_candidate
-from autodata.nodes.common import context
+from autodata.nodes.common import context, fence
 from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut, bounded
 from autodata.prompts.loader import load_prompt
 from autodata.state import SelfInstructState
+from autodata.windows import reflow
 
 SEEDS_FILE = "cot_seeds.jsonl"
 MAX_SEEDS = 3
@@ -78,13 +79,13 @@ def format_seeds(seeds: list[dict]) -> str:
 
 async def cot_challenger(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     ctx = context(runtime)
+    schema = CotRubricItemOut if ctx.mode == "rubric" else CotVerifiableItemOut
     messages = load_prompt("cot_challenger", ctx.prompts_dir).render(
         source=state["source"],
-        document=state["document"],
+        document=fence(reflow(state["document"])),
         seeds=format_seeds(load_seeds(ctx.prompts_dir)),
-        **item_prompt_values(ctx),
+        **item_prompt_values(ctx, schema),
     )
-    schema = CotRubricItemOut if ctx.mode == "rubric" else CotVerifiableItemOut
     n = max(1, state.get("num_candidates", 1))
     results = await asyncio.gather(
         *(

@@ -1,4 +1,4 @@
-"""End to end on the real embedded models: one document, k=2, at most 2 rounds.
+"""End to end on the real embedded models (the default profile): one document, k=2, one round.
 
 Tiny models may accept nothing, so this asserts that the loop ran honestly: real calls with real token
 counts, every round recorded with a reason, scores only where solvers really answered, and no server left
@@ -55,7 +55,7 @@ def test_generate_on_embedded_models(tmp_path):
             "--samples",
             "2",
             "--max-rounds",
-            "2",
+            "1",
             "--concurrency",
             "1",
         ],

@@ -196,3 +196,16 @@ async def test_endpoint_that_always_fails_marks_documents_failed(tmp_path):
     assert summary.accepted == 0 and set(summary.rejections) == {"call_failed"}
     assert any("no solver ran" in w for w in summary.warnings)
     assert server.stats()["faults"].get("bad_body", 0) > 0
+
+
+def test_cot_baseline_against_the_fake_server_accepts_grounded_items(tmp_path):
+    with serve_in_thread() as base_url:
+        registry = fake_registry(base_url)
+        context = RunContext(models=registry, samples=2)
+        documents = load_documents([str(EXAMPLES)]).documents
+        from autodata.graphs.cot_self_instruct import build_graph as build_cot
+
+        summary = asyncio.run(Runner(tmp_path / "cot", context, graph_builder=build_cot).run(documents))
+    accepted = read_jsonl(tmp_path / "cot" / "accepted.jsonl")
+    assert summary.accepted == len(accepted) >= 1
+    assert all(r["evidence"] for r in accepted)  # reasoning first, then the evidence the checks need
