@@ -72,17 +72,6 @@ def group_attempts(rounds: list[RoundRecord], prompts_dir: str | None = None) ->
     return "\n\n".join(parts) or "(no earlier attempts)"
 
 
-def _last_item(rounds: list[RoundRecord]) -> dict:
-    for r in reversed(rounds):
-        if r.get("item"):
-            return r["item"]
-    for r in reversed(rounds):
-        for s in r["screenings"]:
-            if s.get("feedback"):
-                return {"question": "(rejected before solving)", "answer": ""}
-    return {"question": "(none)", "answer": ""}
-
-
 def failure_modes(rounds: list[RoundRecord]) -> str:
     if not rounds:
         return "(none)"
@@ -101,13 +90,10 @@ def coded_feedback(
     state: SelfInstructState, next_round: int, max_rounds: int, advice: str, prompts_dir: str | None = None
 ) -> tuple[str, str]:
     rounds = state.get("rounds", [])
-    last = _last_item(rounds)
     values = dict(
         round=next_round,
         max_rounds=max_rounds,
         groups=group_attempts(rounds, prompts_dir),
-        last_question=last.get("question", ""),
-        last_answer=last.get("answer", ""),
         failure_modes=failure_modes(rounds),
         advice="",
     )
