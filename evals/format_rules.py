@@ -51,8 +51,9 @@ def check_format(item: dict[str, Any], mode: str) -> list[RuleResult]:
     add("question_present", bool(question), "the question is empty")
     add(
         "single_question",
-        question.count("?") <= 1 and not _MULTI_PART.search(question),
-        "the question asks more than one thing (several '?', enumerated parts or 'explain why')",
+        question.count("?") == 1 and question.endswith("?") and not _MULTI_PART.search(question),
+        "ask exactly one question, ending with its only question mark (no enumerated parts, no "
+        "'explain why')",
     )
     add("answer_present", bool(answer), "the reference answer is empty")
     limit = MAX_ANSWER_WORDS[mode]

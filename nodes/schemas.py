@@ -24,7 +24,18 @@ come escaped (``\\"``, ``\\\\``: quotes and LaTeX such as ``\\frac{1}{2}`` stay 
 reply stays valid JSON; no newline."""
 
 
-def bounded(limit: int, description: str = "", min_chars: int = 0, one_sentence: bool = False):
+ONE_QUESTION = r'^([^?"\\\n]|\\[\\"]){{{low},{high}}}\?$'
+"""One question: a single question mark, at the end (escapes as in ONE_SENTENCE). Without it the 1.5B
+challenger continued copying the source into the question field."""
+
+
+def bounded(
+    limit: int,
+    description: str = "",
+    min_chars: int = 0,
+    one_sentence: bool = False,
+    one_question: bool = False,
+):
     """A string capped at ``limit`` characters: longer replies are truncated, not rejected.
 
     ``min_chars`` only shapes constrained decoding (``minLength``); the coded format rules judge it.
@@ -39,6 +50,8 @@ def bounded(limit: int, description: str = "", min_chars: int = 0, one_sentence:
         schema["description"] = description
     if one_sentence:
         schema[GRAMMAR_PATTERN] = ONE_SENTENCE.format(low=max(1, min_chars), high=limit)
+    if one_question:
+        schema[GRAMMAR_PATTERN] = ONE_QUESTION.format(low=max(1, min_chars), high=limit - 1)
     return Annotated[str, AfterValidator(lambda s: s.strip()[:limit]), WithJsonSchema(schema)]
 
 
@@ -74,7 +87,7 @@ class VerifiableItemOut(BaseModel):
     context: bounded(
         MAX_CONTEXT_CHARS, "self-contained facts from the source; must not contain the answer", min_chars=120
     )
-    question: bounded(300, "exactly one question", min_chars=15)
+    question: bounded(300, "exactly one question", min_chars=15, one_question=True)
     answer: bounded(
         MAX_ANSWER_CHARS["verifiable"], "the short exact reference answer", min_chars=1, one_sentence=True
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,7 +17,7 @@ def test_windows_cover_the_text_in_order_and_respect_the_size(paragraphs, size):
     text = "\n\n".join(paragraphs)
     windows = source_windows(text, size)
     assert windows[0][0] == 0 or not text[: windows[0][0]].strip()
-    assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(windows))
     covered = "".join(text[s:e] for s, e in windows)
     assert "".join(covered.split()) == "".join(text.split())  # nothing but whitespace is left out
     assert all(e - s <= size * 1.25 + 1 for s, e in windows)
@@ -29,8 +31,6 @@ def test_short_text_is_one_window_and_rounds_rotate():
 
 
 def test_reflow_joins_wrapped_prose_and_keeps_lists_and_headings():
-    text = "# Title\nA sentence that wraps\nonto a second line.\n\n- item one\n- item two\nSection 2. Next\nline."
-    assert (
-        reflow(text)
-        == "# Title\nA sentence that wraps onto a second line.\n\n- item one\n- item two\nSection 2. Next line."
-    )
+    text = "# Title\nA sentence that wraps\nonto a line.\n\n- item one\n- item two\nSection 2. Next\nline."
+    joined = "# Title\nA sentence that wraps onto a line.\n\n- item one\n- item two\nSection 2. Next line."
+    assert reflow(text) == joined
