@@ -32,7 +32,7 @@ class RunContext:
     advice: bool = True
     """Ask the orchestrator model for targeted advice on top of the coded feedback."""
     max_source_chars: int = 6000
-    window_chars: int = 2400
+    window_chars: int = 1200
     """Each round's challenger sees one paragraph-aligned window of about this many characters of the unit,
     a different one per round (the verifier and the evidence check see the same window)."""
     profile: str = "local"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-DEFAULT_WINDOW_CHARS = 2400
+DEFAULT_WINDOW_CHARS = 1200
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 
@@ -49,8 +49,9 @@ def source_windows(text: str, size: int = DEFAULT_WINDOW_CHARS) -> list[list[int
             start, end = p_start, p_end
     if start is not None:
         windows.append([start, end])
-    # a short last window joins its neighbour when they fit together
-    if len(windows) > 1 and windows[-1][1] - windows[-2][0] <= size * 1.25:
+    # a scrap of a last window joins its neighbour when they fit together
+    last = windows[-1][1] - windows[-1][0] if windows else 0
+    if len(windows) > 1 and last < size // 4 and windows[-1][1] - windows[-2][0] <= size * 1.25:
         windows[-2:] = [[windows[-2][0], windows[-1][1]]]
     return windows
 
