@@ -35,16 +35,9 @@ def test_grammar_schema_drops_only_lengths_llama_cpp_cannot_compile():
     assert schema == {"properties": {"a": {"maxLength": 1000}, "b": {}}}
     schema = grammar_schema(RubricItemOut.model_json_schema())
     assert schema["properties"]["skills"]["minItems"] == 2
-    # evidence first: grammar-constrained decoding writes the quotes before the item
-    assert schema["required"] == [
-        "evidence",
-        "question_type",
-        "skills",
-        "context",
-        "question",
-        "answer",
-        "rubric",
-    ]
+    # grammar-constrained decoding writes the quotes first, then the facts, the conclusion, the question
+    order = ["evidence", "context", "answer", "question", "question_type", "skills", "rubric"]
+    assert schema["required"] == order
 
 
 def _keys(value) -> set[str]:
