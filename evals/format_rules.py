@@ -8,8 +8,8 @@ from typing import Any
 
 # The one home of the item limits: the challenger prompt, the output schema (nodes/schemas.py) and the rules
 # below all read these, so what a model is told, what decoding allows and what code accepts agree.
-MAX_ANSWER_WORDS = {"verifiable": 15, "rubric": 30}
-MAX_ANSWER_CHARS = {"verifiable": 100, "rubric": 200}
+MAX_ANSWER_WORDS = {"verifiable": 15, "rubric": 40}
+MAX_ANSWER_CHARS = {"verifiable": 100, "rubric": 260}
 MIN_CONTEXT_WORDS, MAX_CONTEXT_WORDS = 25, 140
 MAX_CONTEXT_CHARS = 1000
 """llama.cpp grammars cannot bound strings beyond 1000 characters; 140 words fit in that."""
