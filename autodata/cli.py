@@ -46,8 +46,10 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     parser.add_argument(
         "--mode",
         choices=["rubric", "verifiable"],
-        default="rubric",
-        help="default task mode; a document's front matter 'mode: ...' overrides it",
+        # the demo's CPU models: verifiable items are graded in code, so a round costs no judge calls
+        default="verifiable" if demo else "rubric",
+        help="default task mode; a document's front matter 'mode: ...' overrides it"
+        + (" (demo: verifiable)" if demo else ""),
     )
     parser.add_argument(
         "--preset", choices=PRESETS, default=None, help="acceptance preset (default: the mode's)"
@@ -144,7 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate_args(gen)
     demo = sub.add_parser("demo", help="run generate on the bundled examples with the embedded models")
     _add_generate_args(demo, demo=True)
-    sub.add_parser("models", help="show the embedded models and their state")
+    models = sub.add_parser(
+        "models", help="check the embedded models: assemble, start each server, one tiny request"
+    )
+    models.add_argument("--no-run", action="store_true", help="only the install/assembly status table")
     sub.add_parser("diagrams", help="regenerate the mermaid diagrams in docs/ and README.md")
     evaluate_cli.add_parser(sub)
     export_cli.add_parser(sub)
@@ -547,10 +552,14 @@ def show_status(run_dir: str, *, as_json: bool = False, checkpointer: str | None
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "models":
-        from autodata.local_models import print_models_status
+        if args.no_run:
+            from autodata.local_models import print_models_status
 
-        print_models_status(Console())
-        return 0
+            print_models_status(Console())
+            return 0
+        from autodata.doctor import run_doctor
+
+        return run_doctor(Console())
     if args.command == "evaluate":
         return evaluate_cli.run(args)
     if args.command == "export":

