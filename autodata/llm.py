@@ -1,8 +1,9 @@
 """Calling role models: retries, structured output, lenient parsing and per-call accounting.
 
-Every call returns a :class:`CallRecord`; an LLM or server problem never raises out of here. A call that
-cannot produce a usable reply comes back with ``ok=False`` and the reason, so nodes can record it as a failed
-call (never a crash, never a pass).
+Every call returns a :class:`CallRecord`; an LLM or server problem never raises out of here, except a used-up
+budget and an embedded server that keeps crashing (both stop the run). A call that cannot produce a usable
+reply comes back with ``ok=False`` and the reason, so nodes can record it as a failed call (never a crash,
+never a pass).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from autodata.cache import cache_key
+from autodata.local_server import LocalServerCrashed
 from autodata.models import ModelRegistry
 
 T = TypeVar("T", bound=BaseModel)
@@ -379,6 +381,9 @@ class _Attempts:
                     if self.budget is not None:
                         self.budget.release()
             except Exception as exc:
+                check_endpoint = getattr(self.registry, "check_endpoint", None)
+                if check_endpoint is not None:
+                    await check_endpoint(self.role)  # LocalServerCrashed propagates: it stops the run
                 transient_budget = self.settings.max_retries
                 if not is_transient(exc) or self.attempts > transient_budget:
                     raise
@@ -425,7 +430,7 @@ async def call_text(
     runnable = chat.bind(**_request_kwargs(registry, role, None))
     try:
         reply = await state.invoke(runnable, messages, _run_config(role, state.settings.model, metadata))
-    except BudgetExhausted:
+    except (BudgetExhausted, LocalServerCrashed):
         raise
     except Exception as exc:
         return None, state.record(False, _describe(exc))
@@ -518,7 +523,7 @@ async def call_text_samples(
     try:
         reply = await state.invoke(runnable, messages, _run_config(role, settings.model, metadata))
         choices = [c for c in map(_choice, json.loads(str(reply.content))) if c is not None]
-    except BudgetExhausted:
+    except (BudgetExhausted, LocalServerCrashed):
         raise
     except Exception as exc:
         choices, record = [], state.record(False, _describe(exc))
@@ -563,7 +568,7 @@ async def call_structured(
     for _ in range(parse_retries + 1):
         try:
             reply = await state.invoke(runnable, conversation, config)
-        except BudgetExhausted:
+        except (BudgetExhausted, LocalServerCrashed):
             raise
         except Exception as exc:
             return None, state.record(False, _describe(exc))

@@ -60,6 +60,20 @@ class OpenAIModelRegistry:
             return get_local_pool().base_url(settings.local)
         return settings.base_url
 
+    async def check_endpoint(self, role: str) -> None:
+        """After a failed call: an embedded model's server that died is restarted first (this waits for
+        it); one that keeps crashing raises ``LocalServerCrashed``, which stops the run."""
+        local = self.settings(role).local
+        if local:
+            from autodata.local_server import LocalServerCrashed, LocalServerError, get_local_pool
+
+            try:
+                await get_local_pool().abase_url(local)
+            except LocalServerCrashed:
+                raise
+            except LocalServerError:  # one failed restart: the call's own retries report what fails
+                pass
+
     def chat(self, role: str) -> BaseChatModel:
         """The role's ``ChatOpenAI``, one per role and running event loop (connection pools belong to a
         loop: see :mod:`autodata.http_clients`)."""

@@ -25,6 +25,7 @@ from autodata.dedup import DuplicateIndex
 from autodata.documents import Document, Skipped
 from autodata.graphs.self_instruct import build_graph
 from autodata.llm import BudgetExhausted, summarize_calls
+from autodata.local_server import LocalServerCrashed
 from autodata.records import AcceptedRecord, JsonlWriter, RejectedRecord, Source
 
 FINISHED = ("accepted", "exhausted", "failed")
@@ -383,6 +384,7 @@ class Runner:
         async with open_checkpointer(self.checkpointer, self.out_dir) as saver, self._claims() as claims:
             graph = self.graph_builder(saver)
             busy: list[Document] = []
+            crashes: list[LocalServerCrashed] = []
 
             async def guarded(doc: Document, wait: bool = False) -> None:
                 if self.stopped:  # the budget ran out: start nothing new
@@ -394,8 +396,12 @@ class Runner:
                 values: dict[str, Any] = {"status": "error"}
                 try:
                     values = await self._run_document(graph, doc, models)
-                except BudgetExhausted as exc:  # not an error: the unit stays resumable from its checkpoint
-                    self.stopped = summary.stopped = f"budget reached: {exc}"
+                except (BudgetExhausted, LocalServerCrashed) as exc:  # the unit stays resumable
+                    if isinstance(exc, LocalServerCrashed):  # no call can succeed: stop, then raise it
+                        crashes.append(exc)
+                        self.stopped = summary.stopped = str(exc).splitlines()[0]
+                    else:
+                        self.stopped = summary.stopped = f"budget reached: {exc}"
                     values = await self._record_stopped(graph, doc, models)
                     tally(summary, values, Counter(), reasons)  # its calls and finished rounds so far
                     return
@@ -412,4 +418,7 @@ class Runner:
             await run_pool(documents, self.concurrency, guarded)
             if busy:  # wait for the other workers (or their claims going stale), then read them back
                 await run_pool(list(busy), self.concurrency, lambda doc: guarded(doc, wait=True))
-        return finish_summary(summary, self.out_dir, started, statuses, reasons)
+        finish_summary(summary, self.out_dir, started, statuses, reasons)
+        if crashes:  # after summary.json is written: the command ends with this error (non-zero exit)
+            raise crashes[0]
+        return summary

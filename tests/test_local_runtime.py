@@ -203,6 +203,33 @@ def fake(tmp_path, monkeypatch):
     return command
 
 
+async def test_a_crash_looping_server_stops_the_call_with_one_clear_error(fake, monkeypatch):
+    from langchain_core.messages import HumanMessage
+
+    from autodata.config import ModelsConfig, RoleModel
+    from autodata.llm import call_text
+    from autodata.models import OpenAIModelRegistry
+
+    pool = LocalServerPool(command=fake("sigill"), log_dir=fake.logs, max_crashes=3)
+    monkeypatch.setattr(local_server, "_POOL", pool)
+    role = RoleModel(model="fake", local="fake", max_tokens_in_extra_body=True, max_retries=20)
+    registry = OpenAIModelRegistry(ModelsConfig(roles={"judge": role}), retry_backoff=0.05)
+    try:
+        with pytest.raises(LocalServerCrashed) as crashed:
+            await call_text(registry, "judge", [HumanMessage(content="hi")])
+        report = str(crashed.value)
+        assert "'fake' crashed 3 times" in report and "killed by SIGILL" in report
+        assert "fake server: executing an AMX tile instruction" in report  # the log's tail
+        assert "What to do: the CPU refused an instruction" in report
+        with pytest.raises(LocalServerCrashed):  # from now on at once, no restart
+            pool.base_url("fake")
+        assert list(pool.broken()) == ["fake"]
+        pool.stop("fake")  # forgets the crashes: a later use may start it again
+        assert pool.broken() == {}
+    finally:
+        pool.stop_all()
+
+
 def test_crashes_outside_the_window_do_not_count(fake):
     pool = LocalServerPool(command=fake("ok"), log_dir=fake.logs, max_crashes=2, crash_window=60)
     srv = LocalServer("fake", command=fake("ok"), log_dir=fake.logs)
@@ -210,6 +237,25 @@ def test_crashes_outside_the_window_do_not_count(fake):
     pool._count_crash("fake", srv, "killed by SIGSEGV", "advice")
     with pytest.raises(LocalServerCrashed, match="crashed 2 times"):
         pool._count_crash("fake", srv, "killed by SIGSEGV", "advice")
+
+
+async def test_runner_stops_and_raises_when_an_embedded_server_keeps_crashing(tmp_path):
+    from fakes import FakeRegistry
+
+    from autodata.context import RunContext
+    from autodata.documents import Document
+    from autodata.runner import Runner
+
+    report = "embedded model server 'fake' crashed 3 times within 300 s (killed by SIGILL)\nlog tail"
+    registry = FakeRegistry({"challenger": [LocalServerCrashed(report)]})
+    documents = [Document(path=str(tmp_path / f"d{i}.md"), text=f"Document {i}.") for i in range(2)]
+    out = tmp_path / "run"
+    with pytest.raises(LocalServerCrashed, match="crashed 3 times"):
+        await Runner(out, RunContext(models=registry), concurrency=1).run(documents)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["stopped"] == report.splitlines()[0]
+    assert summary["finished"] == {"stopped": 2} and summary["errors"] == []
+    assert len(registry.models["challenger"].seen) == 1  # the second document was never started
 
 
 def _doctor(fake, mode: str) -> tuple[int, str]:
