@@ -99,18 +99,29 @@ def _local_role(local: str, *, temperature: float, max_tokens: int) -> dict[str,
     }
 
 
+QWEN_1_5B = "qwen2.5-1.5b"
 QWEN = "qwen2.5-0.5b"
 SMOLLM = "smollm2-135m"
 
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    # Embedded default: weak = SmolLM2-135M, everything else = Qwen2.5-0.5B (DESIGN.md section 3).
+    # Embedded default (measured, docs/RESULTS.md): Qwen2.5-Coder-1.5B writes, screens, judges and solves as
+    # the strong model; SmolLM2-135M is the weak solver. Token limits fit each role's reply on a CPU.
     "local": {
-        "challenger": _local_role(QWEN, temperature=0.8, max_tokens=600),
-        "verifier": _local_role(QWEN, temperature=0.0, max_tokens=300),
-        "weak_solver": _local_role(SMOLLM, temperature=0.7, max_tokens=160),
-        "strong_solver": _local_role(QWEN, temperature=0.7, max_tokens=200),
-        "judge": _local_role(QWEN, temperature=0.0, max_tokens=200),
-        "orchestrator": _local_role(QWEN, temperature=0.3, max_tokens=200),
+        "challenger": _local_role(QWEN_1_5B, temperature=0.4, max_tokens=700),
+        "verifier": _local_role(QWEN_1_5B, temperature=0.0, max_tokens=80),
+        "weak_solver": _local_role(SMOLLM, temperature=0.7, max_tokens=384),
+        "strong_solver": _local_role(QWEN_1_5B, temperature=0.7, max_tokens=512),
+        "judge": _local_role(QWEN_1_5B, temperature=0.0, max_tokens=160),
+        "orchestrator": _local_role(QWEN_1_5B, temperature=0.3, max_tokens=120),
+    },
+    # The previous default, for machines short of RAM (about 0.8 GB instead of 2.5 GB).
+    "local-small": {
+        "challenger": _local_role(QWEN, temperature=0.8, max_tokens=700),
+        "verifier": _local_role(QWEN, temperature=0.0, max_tokens=80),
+        "weak_solver": _local_role(SMOLLM, temperature=0.7, max_tokens=384),
+        "strong_solver": _local_role(QWEN, temperature=0.7, max_tokens=512),
+        "judge": _local_role(QWEN, temperature=0.0, max_tokens=160),
+        "orchestrator": _local_role(QWEN, temperature=0.3, max_tokens=120),
     },
     "openai": {
         role: {

@@ -84,16 +84,19 @@ def usable_cpus() -> int:
 
 
 def default_threads() -> int:
-    """Threads per server: ``$AUTODATA_LLAMA_THREADS``, else half the usable CPUs (at least 1).
+    """Threads per server: ``$AUTODATA_LLAMA_THREADS``, else every usable CPU.
 
-    The embedded profiles run two or three servers that are often busy at once, and llama.cpp's threads
-    spin at barriers: measured on 2 cores, two servers answering at the same time took 43-61 s with 2
-    threads each and 19-22 s with 1 each.
+    With the embedded profile one unit runs at a time (``generate`` defaults to concurrency 1 on local
+    models), so one server computes while the others wait: measured on 2 cores, the 1.5B model generated
+    9.9 tokens/s with 2 threads and 5.5 with 1 (6.1 and 4.1 under a JSON grammar). When several servers
+    are busy at once (``--concurrency`` > 1) llama.cpp's spinning threads contend: two servers answering
+    together took 43-61 s with 2 threads each and 19-22 s with 1 each; set ``AUTODATA_LLAMA_THREADS=1``
+    there.
     """
     env = os.environ.get(THREADS_ENV, "").strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
-    return max(1, usable_cpus() // 2)
+    return max(1, usable_cpus())
 
 
 def default_cache_bytes() -> int:

@@ -7,9 +7,13 @@ from autodata.models import EndpointUnavailable, OpenAIModelRegistry
 def test_local_profile_uses_embedded_models_per_role():
     config = load_models_config("local", environ={})
     assert config.role("weak_solver").local == "smollm2-135m"
-    assert {config.role(r).local for r in ROLES if r != "weak_solver"} == {"qwen2.5-0.5b"}
+    assert {config.role(r).local for r in ROLES if r != "weak_solver"} == {"qwen2.5-1.5b"}
     assert config.role("judge").structured_output == "json_object_schema"
     assert config.role("judge").max_tokens_in_extra_body
+    small = load_models_config("local-small", environ={})
+    assert {small.role(r).local for r in ROLES if r != "weak_solver"} == {"qwen2.5-0.5b"}
+    # a strong solver has room to finish its reasoning before "Final answer:"
+    assert config.role("strong_solver").max_tokens >= 512 and config.role("weak_solver").max_tokens >= 384
 
 
 def test_config_file_env_and_cli_overrides(tmp_path):

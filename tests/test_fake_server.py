@@ -130,17 +130,18 @@ def test_cli_generate_over_examples_accepts_items(tmp_path):
         )
     assert proc.returncode == 0, proc.stderr[-3000:]
     accepted = read_jsonl(out / "accepted.jsonl")
-    # the fake server's question bank is small: two rubric documents get the same question, and the
-    # second one accepted is diverted to rejected.jsonl as a near-duplicate (generate's default check)
+    # the fake server's question bank is small: two documents may get the same question, and the second one
+    # accepted is then diverted to rejected.jsonl as a near-duplicate (generate's default check)
     duplicates = [r for r in read_jsonl(out / "rejected.jsonl") if r["reason"] == "duplicate"]
-    assert len(accepted) == 2 and len(duplicates) == 1
-    assert duplicates[0]["duplicate_of"] in {a["id"] for a in accepted}
+    assert len(accepted) + len(duplicates) == 3 and len(accepted) >= 2
+    assert all(d["duplicate_of"] in {a["id"] for a in accepted} for d in duplicates)
     assert {a["mode"] for a in accepted} == {"rubric", "verifiable"}
     assert all(a["strong_mean"] == 1.0 and a["weak_mean"] == 0.0 for a in accepted)
     assert all(a["models"]["judge"] == "fake-judge" for a in accepted)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["finished"] == {"accepted": 3} and summary["warnings"] == []
-    assert summary["accepted"] == 2 and summary["duplicates"] == 1 and summary["stopped"] is None
+    assert summary["accepted"] == len(accepted) and summary["duplicates"] == len(duplicates)
+    assert summary["stopped"] is None
     assert summary["cost_usd"] == 0.0  # the fake models have no prices
     assert (out / "checkpoints.sqlite").exists() and (out / "run.json").exists()
 

@@ -123,12 +123,12 @@ def test_install_extra_bufts_sets_the_llama_cpp_default(monkeypatch):
     assert C.llama_model_default_params().use_extra_bufts is True
 
 
-def test_default_threads_leave_room_for_the_other_servers(monkeypatch):
+def test_default_threads_use_every_cpu_unless_told(monkeypatch):
     monkeypatch.delenv(local_server.THREADS_ENV, raising=False)
     monkeypatch.setattr(local_server, "usable_cpus", lambda: 2)
-    assert local_server.default_threads() == 1
+    assert local_server.default_threads() == 2
     monkeypatch.setattr(local_server, "usable_cpus", lambda: 8)
-    assert local_server.default_threads() == 4
+    assert local_server.default_threads() == 8
     monkeypatch.setenv(local_server.THREADS_ENV, "3")
     assert local_server.default_threads() == 3
 
