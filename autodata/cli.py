@@ -21,6 +21,7 @@ from autodata.context import RunContext
 from autodata.documents import load_documents
 from autodata.evals.acceptance import PRESETS
 from autodata.llm import Budget
+from autodata.local_server import LocalServerCrashed
 from autodata.runner import Runner, RunSummary
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -501,6 +502,9 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     except KeyboardInterrupt:
         console.print(f"[bold yellow]interrupted[/]: run the same command again to resume from {out}")
         return 130
+    except LocalServerCrashed as exc:  # reported once, without a traceback; the run is resumable
+        console.print(f"[bold red]error:[/] {exc}\nthe run stopped; once fixed, the same command resumes it")
+        return 1
     print_summary(summary)
     print_accepted(out / "accepted.jsonl")
     console.print(f"accepted items: {out / 'accepted.jsonl'}\nrejected rounds: {out / 'rejected.jsonl'}")
