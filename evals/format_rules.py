@@ -8,11 +8,15 @@ from typing import Any
 
 # The one home of the item limits: the challenger prompt, the output schema (nodes/schemas.py) and the rules
 # below all read these, so what a model is told, what decoding allows and what code accepts agree.
-MAX_ANSWER_WORDS = {"verifiable": 15, "rubric": 40}
-MAX_ANSWER_CHARS = {"verifiable": 100, "rubric": 260}
-MIN_CONTEXT_WORDS, MAX_CONTEXT_WORDS = 25, 140
+MAX_ANSWER_WORDS = {"verifiable": 20, "rubric": 40}
+MAX_ANSWER_CHARS = {"verifiable": 120, "rubric": 260}
+MIN_CONTEXT_WORDS, MAX_CONTEXT_WORDS = 25, 260
+"""The solver's context: the quoted source sentences (evals/grounding.py: grounded_context) and the case."""
+CASE_WORDS = 100
+"""What the challenger writes into its context field (the new case, the setting), before the quoted
+sentences are put in front of it."""
 MAX_CONTEXT_CHARS = 1000
-"""llama.cpp grammars cannot bound strings beyond 1000 characters; 140 words fit in that."""
+"""llama.cpp grammars cannot bound strings beyond 1000 characters."""
 RUBRIC_MIN, RUBRIC_MAX = 2, 4
 POINTS_MIN, POINTS_MAX = -3, 5
 EVIDENCE_MIN, EVIDENCE_MAX = 1, 2

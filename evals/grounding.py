@@ -175,6 +175,45 @@ def check_evidence(evidence: Sequence[str], source: str) -> RuleResult:
     return RuleResult("evidence_in_source", True, "ok")
 
 
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+(?=[A-Z0-9(\"'])")
+SENTENCE_QUOTED = 0.5
+"""Share of a source sentence's word 3-grams an evidence span must contain for the sentence to count as
+quoted (a span may stop mid-sentence at its length limit, or run over two sentences)."""
+
+
+def source_sentences(text: str) -> list[str]:
+    """The sentences of a source window, whitespace-normalised (lines of a paragraph joined)."""
+    flat = " ".join(text.split())
+    return [s.strip() for s in _SENTENCE.split(flat) if s.strip()]
+
+
+def quoted_sentences(evidence: Sequence[str], window: str) -> list[str]:
+    """The window's own sentences that the evidence quotes, in source order: the facts, as the source
+    words them (not as a small model copied them, cut or drifted)."""
+    spans = [_trigrams(_norm_words(e)) for e in evidence if e.strip()]
+    quoted = []
+    for sentence in source_sentences(window):
+        words = _norm_words(sentence)
+        grams = _trigrams(words)
+        if not grams:
+            continue
+        joined = " ".join(words)
+        if any(len(grams & span) >= SENTENCE_QUOTED * len(grams) for span in spans) or any(
+            joined and joined in " ".join(_norm_words(e)) for e in evidence
+        ):
+            quoted.append(sentence)
+    return quoted
+
+
+def grounded_context(evidence: Sequence[str], context: str, question: str, window: str) -> str:
+    """The solver's context, grounded by construction: the source sentences the evidence quotes, then the
+    challenger's own text (the new case, the setting), unless that text already carries them."""
+    facts = [s for s in quoted_sentences(evidence, window) if context_coverage([s], context, "") < 0.8]
+    if not facts:
+        return context.strip()
+    return " ".join([*facts, context.strip()]).strip()
+
+
 def context_coverage(evidence: Sequence[str], context: str, question: str) -> float:
     needed = {t for span in evidence for t in content_tokens(span)}
     if not needed:

@@ -6,12 +6,12 @@ from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.evals.format_rules import (
+    CASE_WORDS,
     MAX_ANSWER_WORDS,
-    MAX_CONTEXT_WORDS,
-    MIN_CONTEXT_WORDS,
     RUBRIC_MAX,
     RUBRIC_MIN,
 )
+from autodata.evals.grounding import grounded_context
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut
@@ -25,13 +25,19 @@ MODE_BRIEF = {
 }
 
 
-def to_item(parsed: VerifiableItemOut | RubricItemOut) -> Item:
+def to_item(parsed: VerifiableItemOut | RubricItemOut, window: str | None = None) -> Item:
+    """The candidate item; with the source ``window`` the challenger saw, its context starts with the source
+    sentences its evidence quotes (evals/grounding.py: grounded_context)."""
     rubric = getattr(parsed, "rubric", []) or []
+    evidence = [e.strip() for e in parsed.evidence if e.strip()]
+    context = parsed.context.strip()
+    if window is not None:
+        context = grounded_context(evidence, context, parsed.question, window)
     return Item(
-        evidence=[e.strip() for e in parsed.evidence if e.strip()],
+        evidence=evidence,
         question_type=parsed.question_type.strip(),
         skills=[s.strip() for s in parsed.skills if s.strip()],
-        context=parsed.context.strip(),
+        context=context,
         question=parsed.question.strip(),
         answer=parsed.answer.strip(),
         rubric=[
@@ -51,8 +57,7 @@ def item_prompt_values(ctx: RunContext, schema: type[VerifiableItemOut] | None =
     schema = schema or item_schema(ctx.mode)
     limits = {
         "answer_words": MAX_ANSWER_WORDS[ctx.mode],
-        "context_min": MIN_CONTEXT_WORDS,
-        "context_max": MAX_CONTEXT_WORDS,
+        "context_max": CASE_WORDS,
         "rubric_min": RUBRIC_MIN,
         "rubric_max": RUBRIC_MAX,
     }
@@ -78,9 +83,11 @@ async def write_candidate(
     round: int,
     attempt: int,
     index: int,
+    window: str | None = None,
     **metadata: str,
 ) -> tuple[Candidate, CallRecord]:
-    """One challenger call -> one candidate (``item`` None and the error when the call failed)."""
+    """One challenger call -> one candidate (``item`` None and the error when the call failed); ``window``
+    is the source text the challenger saw (its quoted sentences open the item's context)."""
     ctx = context(runtime)
     parsed, record = await call_structured(
         registry(runtime),
@@ -98,7 +105,7 @@ async def write_candidate(
         },
         sample=attempt * 1000 + index,  # the candidates of one prompt are distinct cached responses
     )
-    item = to_item(parsed) if parsed is not None else None
+    item = to_item(parsed, window) if parsed is not None else None
     emit(
         runtime,
         event="candidate",
@@ -138,5 +145,6 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         round=task["round"],
         attempt=task["attempt"],
         index=task["index"],
+        window=task["document"][window[0] : window[1]],
     )
     return {"candidates": [{**candidate, "window": window}], "calls": [record]}

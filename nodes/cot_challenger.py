@@ -97,6 +97,7 @@ async def cot_challenger(state: SelfInstructState, runtime: Runtime[RunContext])
                 round=state["round"],
                 attempt=state["attempt"],
                 index=i,
+                window=state["document"],
                 method="cot_self_instruct",
             )
             for i in range(n)

@@ -81,7 +81,7 @@ class VerifiableItemOut(BaseModel):
         _evidence_field()
     )
     context: bounded(
-        MAX_CONTEXT_CHARS, "self-contained facts from the source; must not contain the answer", min_chars=120
+        MAX_CONTEXT_CHARS, "the case or setting of the question; must not contain the answer", min_chars=20
     )
     answer: bounded(
         MAX_ANSWER_CHARS["verifiable"], "the short exact reference answer", min_chars=1, one_sentence=True

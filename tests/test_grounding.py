@@ -159,3 +159,23 @@ def test_check_grounding_runs_every_rule():
         "same_script_as_source",
     ]
     assert all(r.passed for r in results)
+
+
+def test_the_context_opens_with_the_source_sentences_the_evidence_quotes():
+    from autodata.evals.grounding import grounded_context, quoted_sentences
+
+    cut = "Notice given by the landlord must be at least two full rental periods long, exc"  # cut at a limit
+    assert quoted_sentences([cut], SOURCE) == [
+        "Notice given by the landlord must be at least two full rental periods long, except where the tenant "
+        "has not paid rent for two consecutive periods."
+    ]
+    case = "Rent is paid monthly. The landlord gives notice on 10 March."
+    context = grounded_context([cut], case, "When can the tenancy end?", SOURCE)
+    assert context.startswith("Notice given by the landlord") and context.endswith(case)
+    assert check_context_carries_evidence([cut], context, "q").passed
+    # a context that already carries the quoted sentence is left as it is
+    carrying = (
+        "Notice by the landlord must be at least two full rental periods long, except where the tenant has "
+        "not paid rent for two consecutive periods. " + case
+    )
+    assert grounded_context([EVIDENCE], carrying, "q", SOURCE) == carrying
