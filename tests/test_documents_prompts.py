@@ -29,3 +29,29 @@ def test_solver_and_judge_prompts_cannot_be_replaced_by_a_variant(tmp_path):
 def test_missing_placeholder_is_a_clear_error():
     with pytest.raises(PromptError, match=r"\$question"):
         load_prompt("solver").render(context="c")
+
+
+def test_the_challenger_is_told_the_limits_the_code_enforces():
+    from autodata.context import RunContext
+    from autodata.evals.format_rules import CASE_WORDS, MAX_ANSWER_WORDS, RUBRIC_MAX, RUBRIC_MIN
+    from autodata.nodes.challenger import item_prompt_values, item_schema
+    from autodata.prompts.loader import load_prompt
+
+    for mode in ("rubric", "verifiable"):
+        ctx = RunContext(mode=mode)
+        text = load_prompt("challenger").render_text(
+            source="s",
+            document="d",
+            feedback="",
+            angle="a",
+            mode=mode,
+            mode_brief="b",
+            **item_prompt_values(ctx),
+        )
+        assert f"at most {MAX_ANSWER_WORDS[mode]} words" in text
+        assert f"at most {CASE_WORDS} words" in text
+        assert ("rubric" in text) == (mode == "rubric")
+        if mode == "rubric":
+            assert f"{RUBRIC_MIN}-{RUBRIC_MAX} criteria" in text
+            schema = item_schema(mode).model_json_schema()["properties"]["rubric"]
+            assert (schema["minItems"], schema["maxItems"]) == (RUBRIC_MIN, RUBRIC_MAX)
