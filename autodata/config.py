@@ -103,26 +103,25 @@ QWEN_1_5B = "qwen2.5-1.5b"
 QWEN = "qwen2.5-0.5b"
 SMOLLM = "smollm2-135m"
 
+def _embedded_profile(main: str) -> dict[str, dict[str, Any]]:
+    """Every role on the embedded model ``main`` but the weak solver (SmolLM2-135M); token limits fit each
+    role's reply on a CPU."""
+    return {
+        "challenger": _local_role(main, temperature=0.4, max_tokens=700),
+        "verifier": _local_role(main, temperature=0.0, max_tokens=80),
+        "weak_solver": _local_role(SMOLLM, temperature=0.7, max_tokens=384),
+        "strong_solver": _local_role(main, temperature=0.7, max_tokens=512),
+        "judge": _local_role(main, temperature=0.0, max_tokens=160),
+        "orchestrator": _local_role(main, temperature=0.3, max_tokens=120),
+    }
+
+
 PROFILES: dict[str, dict[str, dict[str, Any]]] = {
     # Embedded default (measured, docs/RESULTS.md): Qwen2.5-Coder-1.5B writes, screens, judges and solves as
-    # the strong model; SmolLM2-135M is the weak solver. Token limits fit each role's reply on a CPU.
-    "local": {
-        "challenger": _local_role(QWEN_1_5B, temperature=0.4, max_tokens=700),
-        "verifier": _local_role(QWEN_1_5B, temperature=0.0, max_tokens=80),
-        "weak_solver": _local_role(SMOLLM, temperature=0.7, max_tokens=384),
-        "strong_solver": _local_role(QWEN_1_5B, temperature=0.7, max_tokens=512),
-        "judge": _local_role(QWEN_1_5B, temperature=0.0, max_tokens=160),
-        "orchestrator": _local_role(QWEN_1_5B, temperature=0.3, max_tokens=120),
-    },
-    # The previous default, for machines short of RAM (about 0.8 GB instead of 2.5 GB).
-    "local-small": {
-        "challenger": _local_role(QWEN, temperature=0.8, max_tokens=700),
-        "verifier": _local_role(QWEN, temperature=0.0, max_tokens=80),
-        "weak_solver": _local_role(SMOLLM, temperature=0.7, max_tokens=384),
-        "strong_solver": _local_role(QWEN, temperature=0.7, max_tokens=512),
-        "judge": _local_role(QWEN, temperature=0.0, max_tokens=160),
-        "orchestrator": _local_role(QWEN, temperature=0.3, max_tokens=120),
-    },
+    # the strong model; SmolLM2-135M is the weak solver.
+    "local": _embedded_profile(QWEN_1_5B),
+    # For machines short of RAM (about 0.9 GB instead of 1.6 GB): Qwen2.5-Coder-0.5B in the 1.5B's roles.
+    "local-small": _embedded_profile(QWEN),
     "openai": {
         role: {
             "model": "gpt-4o-mini" if role == "weak_solver" else "gpt-4o",

@@ -13,11 +13,11 @@ from autodata.graphs.self_instruct import build_graph
 DOC = "LRU caches evict the least recently used key when they are full. " + EVIDENCE
 
 
-async def run(registry, **ctx):
+async def run(registry, document=DOC, **ctx):
     graph = build_graph(InMemorySaver())
     config = {"configurable": {"thread_id": "t"}}
     context = RunContext(models=registry, **{"samples": 2, "max_rounds": 3, **ctx})
-    await graph.ainvoke({"document": DOC, "source": "doc.md"}, config, context=context)
+    await graph.ainvoke({"document": document, "source": "doc.md"}, config, context=context)
     return (await graph.aget_state(config)).values
 
 

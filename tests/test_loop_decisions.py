@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from fakes import FakeRegistry
 from langchain_core.messages import AIMessage
-from langgraph.checkpoint.memory import InMemorySaver
-from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, items, rubric_judge
+from scripts import EVIDENCE, RIGHT, WRONG, item, items
+from test_graph import run as run_graph
+from test_graph import scripts
 
 from autodata.context import RunContext
 from autodata.dedup import DuplicateIndex
-from autodata.graphs.self_instruct import build_graph
 from autodata.nodes.feedback import group_attempts
 from autodata.prompts.loader import load_lines
 
@@ -19,24 +19,7 @@ DOC = "LRU caches evict the least recently used key when they are full. " + EVID
 
 
 async def run(registry, document=DOC, **ctx):
-    graph = build_graph(InMemorySaver())
-    config = {"configurable": {"thread_id": "t"}}
-    context = RunContext(models=registry, **{"samples": 2, "max_rounds": 3, **ctx})
-    await graph.ainvoke({"document": document, "source": "doc.md"}, config, context=context)
-    return (await graph.aget_state(config)).values
-
-
-def scripts(**over):
-    base = {
-        "challenger": [item()],
-        "verifier": [VERIFIER_PASS],
-        "weak_solver": [WRONG],
-        "strong_solver": [RIGHT],
-        "judge": [rubric_judge()],
-        "orchestrator": ["Try another part of the text."],
-    }
-    base.update(over)
-    return base
+    return await run_graph(registry, document=document, **ctx)
 
 
 def paraphrase():
