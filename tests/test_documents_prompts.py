@@ -55,3 +55,12 @@ def test_the_challenger_is_told_the_limits_the_code_enforces():
             assert f"{RUBRIC_MIN}-{RUBRIC_MAX} criteria" in text
             schema = item_schema(mode).model_json_schema()["properties"]["rubric"]
             assert (schema["minItems"], schema["maxItems"]) == (RUBRIC_MIN, RUBRIC_MAX)
+
+
+def test_every_editable_prompt_the_meta_optimizer_may_change_takes_effect():
+    from autodata.nodes.meta_guardrails import OPTIMIZABLE
+    from autodata.prompts.loader import load_prompt
+
+    # the brief reaches the challenger through $brief, the feedback through the feedback node
+    placeholders = load_prompt("challenger").system.template + load_prompt("challenger").user.template
+    assert "brief" in OPTIMIZABLE and "$brief" in placeholders
