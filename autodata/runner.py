@@ -145,7 +145,7 @@ def write_records(
     dedup: DuplicateIndex | None = None,
 ) -> None:
     """With ``dedup``, an accepted item whose question near-duplicates one accepted before goes to
-    ``rejected`` (reason ``duplicate``) and ``values["duplicate_of"]`` is set to that item's id. The check
+    ``rejected`` (reason ``duplicate``) and that item's id is added to ``values["duplicates_of"]``. The check
     runs under the accepted file's lock with the index caught up on every process's items (see
     :func:`open_writers`), so two workers cannot both accept near-duplicates."""
     for record in rejected_records(values, tid):
@@ -163,7 +163,6 @@ def write_records(
         written = accepted.write(record, veto=near_duplicate if dedup is not None else None)
         if found is not None:
             values["duplicates_of"].append(found[0])
-            values["duplicate_of"] = found[0]
             rejected.write(duplicate_record(record, found[0], found[1]))
         elif written and dedup is not None:
             dedup.add(record.id, record.question)

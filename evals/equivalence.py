@@ -68,14 +68,22 @@ _MATH_SPELLING = (
 )
 
 
-def extract_final_answer(text: str) -> str:
-    """The solver's final answer: the last ``Final answer:`` line, a ``\\boxed{}``, or the last line."""
+def marked_final_answer(text: str) -> str | None:
+    """The answer the text marks as final (its last ``Final answer:`` line or ``\\boxed{}``), or None."""
     matches = _FINAL.findall(text)
     if matches:
         return matches[-1].strip().strip("*").strip()
     boxed = _BOXED.findall(text)
     if boxed:
         return boxed[-1].strip()
+    return None
+
+
+def extract_final_answer(text: str) -> str:
+    """The solver's final answer: the last ``Final answer:`` line, a ``\\boxed{}``, or the last line."""
+    marked = marked_final_answer(text)
+    if marked is not None:
+        return marked
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
 

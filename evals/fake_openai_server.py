@@ -63,7 +63,7 @@ from starlette.routing import Route
 
 from autodata.config import ROLES
 from autodata.evals.equivalence import answers_equivalent, extract_final_answer
-from autodata.evals.grounding import check_type_label
+from autodata.evals.grounding import check_type_label, source_sentences
 
 MODEL_PREFIX = "fake-"
 FAULTS = ("500", "429", "malformed", "truncated")
@@ -224,10 +224,7 @@ def source_evidence(text: str) -> str:
         return ""
     body = re.sub(r"^---.*?---\s*", "", match.group(1), flags=re.DOTALL)  # front matter
     body = re.sub(r"^#.*$", "", body, flags=re.MULTILINE)  # headings
-    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(body.split())):
-        if len(sentence.split()) >= 6:
-            return sentence
-    return ""
+    return next((s for s in source_sentences(body) if len(s.split()) >= 6), "")
 
 
 def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:

@@ -147,8 +147,12 @@ def evidence_match(span: str, source: str) -> float:
     return len(grams & _trigrams(_norm_words(source))) / len(grams)
 
 
+def _flat(text: str) -> str:
+    return " ".join(_norm_words(text))
+
+
 def _verbatim(span: str, source: str) -> bool:
-    return " ".join(_norm_words(span)) in " ".join(_norm_words(source))
+    return _flat(span) in _flat(source)
 
 
 def check_evidence(evidence: Sequence[str], source: str) -> RuleResult:
@@ -190,7 +194,7 @@ def source_sentences(text: str) -> list[str]:
 def quoted_sentences(evidence: Sequence[str], window: str) -> list[str]:
     """The window's own sentences that the evidence quotes, in source order: the facts, as the source
     words them (not as a small model copied them, cut or drifted)."""
-    spans = [_trigrams(_norm_words(e)) for e in evidence if e.strip()]
+    spans = [(_trigrams(_norm_words(e)), _flat(e)) for e in evidence if e.strip()]
     quoted = []
     for sentence in source_sentences(window):
         words = _norm_words(sentence)
@@ -198,17 +202,19 @@ def quoted_sentences(evidence: Sequence[str], window: str) -> list[str]:
         if not grams:
             continue
         joined = " ".join(words)
-        if any(len(grams & span) >= SENTENCE_QUOTED * len(grams) for span in spans) or any(
-            joined and joined in " ".join(_norm_words(e)) for e in evidence
-        ):
+        if any(len(grams & g) >= SENTENCE_QUOTED * len(grams) or joined in flat for g, flat in spans):
             quoted.append(sentence)
     return quoted
 
 
-def grounded_context(evidence: Sequence[str], context: str, question: str, window: str) -> str:
+CARRIED = 0.8
+"""Coverage from which the challenger's own context already carries a quoted sentence (it is not repeated)."""
+
+
+def grounded_context(evidence: Sequence[str], context: str, window: str) -> str:
     """The solver's context, grounded by construction: the source sentences the evidence quotes, then the
     challenger's own text (the new case, the setting), unless that text already carries them."""
-    facts = [s for s in quoted_sentences(evidence, window) if context_coverage([s], context, "") < 0.8]
+    facts = [s for s in quoted_sentences(evidence, window) if context_coverage([s], context, "") < CARRIED]
     if not facts:
         return context.strip()
     return " ".join([*facts, context.strip()]).strip()

@@ -32,7 +32,7 @@ def to_item(parsed: VerifiableItemOut | RubricItemOut, window: str | None = None
     evidence = [e.strip() for e in parsed.evidence if e.strip()]
     context = parsed.context.strip()
     if window is not None:
-        context = grounded_context(evidence, context, parsed.question, window)
+        context = grounded_context(evidence, context, window)
     return Item(
         evidence=evidence,
         question_type=parsed.question_type.strip(),
@@ -127,14 +127,13 @@ def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
 async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
     ctx = context(runtime)
     window = task.get("window") or [0, len(task["document"])]
+    text = task["document"][window[0] : window[1]]
     schema = item_schema(ctx.mode)
     messages = load_prompt("challenger", ctx.prompts_dir).render(
         source=task["source"],
-        document=fence(reflow(task["document"][window[0] : window[1]])),
+        document=fence(reflow(text)),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
-        mode=ctx.mode,
-        mode_brief=MODE_BRIEF[ctx.mode],
         **item_prompt_values(ctx, schema),
     )
     candidate, record = await write_candidate(
@@ -145,6 +144,6 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         round=task["round"],
         attempt=task["attempt"],
         index=task["index"],
-        window=task["document"][window[0] : window[1]],
+        window=text,
     )
     return {"candidates": [{**candidate, "window": window}], "calls": [record]}

@@ -8,22 +8,22 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
-from autodata.evals.equivalence import extract_final_answer
+from autodata.evals.equivalence import extract_final_answer, marked_final_answer
 from autodata.llm import call_text_samples
 from autodata.nodes.common import call_metadata, context, emit, registry
 from autodata.prompts.loader import load_prompt
 from autodata.state import Sample, SelfInstructState
 
-_FINAL_MARKER = "final answer"
-
 
 def unscored(answer: str | None, error: str | None, truncated: bool = False) -> Sample:
     """A solver reply before grading. A reply cut off by the token limit has a final answer only if it got
-    as far as its ``Final answer:`` line (never its last line of reasoning)."""
-    reached_final = bool(answer) and (not truncated or _FINAL_MARKER in answer.lower())
+    as far as marking one (``Final answer:``), never its last line of reasoning."""
+    final = None
+    if answer:
+        final = marked_final_answer(answer) if truncated else extract_final_answer(answer)
     return Sample(
         answer=answer,
-        final_answer=extract_final_answer(answer) if answer and reached_final else None,
+        final_answer=final,
         score=None,
         criteria=[],
         failure_modes="",

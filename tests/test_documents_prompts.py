@@ -44,8 +44,6 @@ def test_the_challenger_is_told_the_limits_the_code_enforces():
             document="d",
             feedback="",
             angle="a",
-            mode=mode,
-            mode_brief="b",
             **item_prompt_values(ctx),
         )
         assert f"at most {MAX_ANSWER_WORDS[mode]} words" in text

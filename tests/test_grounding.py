@@ -170,7 +170,7 @@ def test_the_context_opens_with_the_source_sentences_the_evidence_quotes():
         "has not paid rent for two consecutive periods."
     ]
     case = "Rent is paid monthly. The landlord gives notice on 10 March."
-    context = grounded_context([cut], case, "When can the tenancy end?", SOURCE)
+    context = grounded_context([cut], case, SOURCE)
     assert context.startswith("Notice given by the landlord") and context.endswith(case)
     assert check_context_carries_evidence([cut], context, "q").passed
     # a context that already carries the quoted sentence is left as it is
@@ -178,4 +178,4 @@ def test_the_context_opens_with_the_source_sentences_the_evidence_quotes():
         "Notice by the landlord must be at least two full rental periods long, except where the tenant has "
         "not paid rent for two consecutive periods. " + case
     )
-    assert grounded_context([EVIDENCE], carrying, "q", SOURCE) == carrying
+    assert grounded_context([EVIDENCE], carrying, SOURCE) == carrying
