@@ -32,9 +32,10 @@ class RunContext:
     advice: bool = True
     """Ask the orchestrator model for targeted advice on top of the coded feedback."""
     max_source_chars: int = 6000
-    window_chars: int = 1200
-    """Each round's challenger sees one paragraph-aligned window of about this many characters of the unit,
-    a different one per round (the verifier and the evidence check see the same window)."""
+    window_chars: int = 600
+    """Each round's challenger sees one passage of the unit: up to two consecutive sentences of at most this
+    many characters, the passages richest in rules and figures first, a different one per round
+    (autodata/windows.py: focus_windows; the verifier and the grounding checks see the same passage)."""
     profile: str = "local"
     config_path: str | None = None
     prompts_dir: str | None = None

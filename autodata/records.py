@@ -28,6 +28,8 @@ class AcceptedRecord(BaseModel):
     rubric: list[dict[str, Any]]
     evidence: list[str] = []
     """The source sentences the item rests on (checked in code to be in the source)."""
+    solution: str = ""
+    """The challenger's worked solution from the context to the answer (a reference solution for SFT)."""
     question_type: str
     skills: list[str]
     weak_scores: list[float]

@@ -25,6 +25,8 @@ class Item(TypedDict):
     question: str
     answer: str
     rubric: list[Criterion]
+    solution: NotRequired[str]
+    """The challenger's worked solution (its reference solution), when its schema asks for one."""
 
 
 class Candidate(TypedDict):

@@ -75,3 +75,82 @@ def reflow(text: str) -> str:
         else:
             out.append(line)
     return "\n".join(out)
+
+
+DEFAULT_FOCUS_CHARS = 600
+FOCUS_SENTENCES = 2
+FOCUS_MIN_WORDS = 12
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+_FRAGMENT_WORDS = 4
+"""A "sentence" shorter than this ("Section 3.", "Theorem 2.") is a label: it joins the sentence after it."""
+_CUES = re.compile(
+    r"\b(must|shall|may not|if|unless|where|within|at least|at most|when|only|except|until|before|after|"
+    r"equals?|gives?|defined|called|means|returns?|implies|therefore|because|so that|per|each|every)\b|"
+    r"[=<>^+*/]|\d+",
+    re.IGNORECASE,
+)
+"""What a rule, a definition or a quantitative fact is made of: the passages a question can make a solver
+apply to a new case."""
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int, int]]:
+    """``(start, end, paragraph)`` of each sentence of the prose (headings, tables, code left out)."""
+    spans: list[tuple[int, int, int]] = []
+    in_code = False
+    for number, (p_start, p_end) in enumerate(_paragraph_spans(text)):
+        block = text[p_start:p_end]
+        fenced = in_code or "```" in block
+        in_code ^= block.count("```") % 2 == 1
+        if fenced or block.lstrip().startswith(("#", "|", "---")):
+            continue
+        start = p_start
+        pending: int | None = None
+        for match in [*_SENTENCE_BREAK.finditer(block), None]:
+            end = p_start + (match.start() if match else len(block.rstrip()))
+            if len(text[start:end].split()) < _FRAGMENT_WORDS and match is not None:
+                pending = start if pending is None else pending
+            else:
+                spans.append((start if pending is None else pending, end, number))
+                pending = None
+            if match is not None:
+                start = p_start + match.end()
+    return spans
+
+
+def passage_sentences(passage: str) -> list[str]:
+    """The sentences of a focus passage, whitespace-normalised, a label kept on its sentence ("Section 4. A
+    landlord must ...")."""
+    sentences = [" ".join(passage[s:e].split()) for s, e, _ in _sentence_spans(passage)]
+    return sentences or ([" ".join(passage.split())] if passage.strip() else [])
+
+
+def _cue_score(passage: str) -> float:
+    """Cues per word, damped for short passages: a rule with the sentence that qualifies it beats a
+    lone clause."""
+    return len(_CUES.findall(passage)) / (len(passage.split()) + 20)
+
+
+def focus_windows(
+    text: str, max_chars: int = DEFAULT_FOCUS_CHARS, max_sentences: int = FOCUS_SENTENCES
+) -> list[list[int]]:
+    """Short passages of ``text`` for the challenger, one per round: runs of up to ``max_sentences``
+    consecutive sentences of one paragraph (at most ``max_chars``, unless one sentence is longer), that do
+    not overlap, the passages densest in rules, definitions and figures first (then in source order).
+
+    A small model writes a better item from two sentences it can read closely than from a page: it
+    confuses parties and rules it read in passing. Text without sentences is one window, as before."""
+    sentences = _sentence_spans(text)
+    groups: list[tuple[int, int]] = []
+    for i, (start, end, paragraph) in enumerate(sentences):
+        for j in range(i, min(i + max_sentences, len(sentences))):
+            if sentences[j][2] != paragraph or (j > i and sentences[j][1] - start > max_chars):
+                break
+            end = sentences[j][1]
+            if len(text[start:end].split()) >= FOCUS_MIN_WORDS or j == len(sentences) - 1:
+                groups.append((start, end))
+    ranked = sorted(set(groups), key=lambda g: (-round(_cue_score(text[g[0] : g[1]]), 3), g[0], -g[1]))
+    chosen: list[list[int]] = []
+    for start, end in ranked:
+        if all(end <= a or start >= b for a, b in chosen):
+            chosen.append([start, end])
+    return chosen or source_windows(text, max_chars)

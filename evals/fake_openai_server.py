@@ -64,6 +64,7 @@ from starlette.routing import Route
 from autodata.config import ROLES
 from autodata.evals.equivalence import answers_equivalent, extract_final_answer
 from autodata.evals.grounding import check_type_label, source_sentences
+from autodata.evals.leakage import check_leakage
 
 MODEL_PREFIX = "fake-"
 FAULTS = ("500", "429", "malformed", "truncated")
@@ -217,6 +218,18 @@ def _pick(bank: tuple[BankItem, ...], key: str) -> BankItem:
     return bank[int(hashlib.sha256(key.encode()).hexdigest(), 16) % len(bank)]
 
 
+def _closest(bank: tuple[BankItem, ...], text: str) -> BankItem:
+    """The bank item sharing most words with ``text`` (the passage a challenger was given): a sensible
+    challenger writes about what it read; ties are broken by a stable hash of the text."""
+    words = set(re.findall(r"[a-z]{4,}", text.lower()))
+
+    def shared(b: BankItem) -> int:
+        return len(words & set(re.findall(r"[a-z]{4,}", f"{b.item['context']} {b.item['question']}".lower())))
+
+    best = max(shared(b) for b in bank)
+    return _pick(tuple(b for b in bank if shared(b) == best), text)
+
+
 def source_evidence(text: str) -> str:
     """The first sentence of the prompt's ``<source>`` (what a grounded challenger quotes), or ''."""
     match = re.search(r"^<source>\n(.*?)\n</source>$", text, re.DOTALL | re.MULTILINE)
@@ -230,12 +243,21 @@ def source_evidence(text: str) -> str:
 def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:
     props = (schema or {}).get("properties") or {}
     rubric = "rubric" in props if props else bool(re.search(r"\brubric\b", text))
-    user = text.split("<source>", 1)[-1]
+    block = re.search(r"^<source>\n(.*?)\n</source>$", text, re.DOTALL | re.MULTILINE)
+    user = block.group(1) if block else text  # the text, not its path: picks are stable
     evidence = source_evidence(text)
     bank = RUBRIC_BANK if rubric else VERIFIABLE_BANK
     if evidence:  # an item whose type label fits the source's domain, as a sensible challenger writes
         bank = tuple(b for b in bank if check_type_label(b.item["question_type"], user).passed) or bank
-    chosen = dict(_pick(bank, user).item)
+        # nor one whose answer the passage already states
+        bank = (
+            tuple(b for b in bank if not check_leakage(b.item["answer"], user, b.item["question"]).leaked)
+            or bank
+        )
+    picked = _closest(bank, user)
+    chosen = dict(picked.item)
+    if "solution" in props:  # a case item (the agentic challenger's schema) carries its worked solution
+        chosen["solution"] = picked.reasoning
     if evidence:  # grounded: quote the source and carry it in the context
         chosen["evidence"] = [evidence]
         chosen["context"] = f"{evidence.rstrip('.!?')}. {chosen['context']}"

@@ -15,6 +15,10 @@ MIN_CONTEXT_WORDS, MAX_CONTEXT_WORDS = 25, 260
 CASE_WORDS = 100
 """What the challenger writes into its context field (the new case, the setting), before the quoted
 sentences are put in front of it."""
+CASE_CHARS = 600
+"""The case a challenger writes about its passage (about CASE_WORDS words)."""
+SOLUTION_CHARS = 500
+"""The challenger's worked solution: a few short steps, kept with the item as its reference solution."""
 MAX_CONTEXT_CHARS = 1000
 """llama.cpp grammars cannot bound strings beyond 1000 characters."""
 RUBRIC_MIN, RUBRIC_MAX = 2, 4
@@ -81,7 +85,11 @@ def check_format(item: dict[str, Any], mode: str) -> list[RuleResult]:
     )
     add("question_type_present", bool((item.get("question_type") or "").strip()), "question_type is empty")
     skills = [s for s in item.get("skills") or [] if str(s).strip()]
-    add("skills_2_to_3", 2 <= len(skills) <= 3, f"give 2-3 reasoning-skill tags (has {len(skills)})")
+    add(
+        "skills_2_to_3",
+        not skills or 2 <= len(skills) <= 3,  # the agentic challenger's case items carry no skill tags
+        f"give 2-3 reasoning-skill tags (has {len(skills)})",
+    )
     if mode == "verifiable":
         add(
             "answer_not_precision_sensitive",

@@ -41,7 +41,8 @@ _META_ALWAYS = re.compile(
 _BINARY = re.compile(r"^(yes|no|true|false|correct|incorrect)\b", re.IGNORECASE)
 _OPTION = re.compile(r"^(option|choice|answer)?\s*\(?[a-eA-E]\)?[.)]?$")
 _OPTION_QUESTION = re.compile(r"\bwhich of the following\b", re.IGNORECASE)
-_BARE_INTEGER = re.compile(r"^[-+]?\d[\d,]*\.?$")
+_BARE_INTEGER = re.compile(r"^[-+]?\d\.?$")
+"""A single digit on its own: one guess in ten is right (a larger whole number, "94", is a fine answer)."""
 
 DOMAINS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # domain: (stems that make a question-type label name it, stems whose presence shows a source is about it)
@@ -268,7 +269,7 @@ def check_answer_kind(answer: str, question: str, mode: str) -> RuleResult:
         return RuleResult(
             "answer_not_bare_integer",
             False,
-            "a bare integer is easy to guess: ask for an exact expression, a named entity or a short phrase",
+            "a single digit is easy to guess: ask for a value with its unit, an expression, a name or a date",
         )
     return RuleResult("answer_not_binary", True, "ok")
 

@@ -14,29 +14,38 @@ from autodata.evals.format_rules import (
 from autodata.evals.grounding import grounded_context
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
-from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut
+from autodata.nodes.schemas import CaseItemOut, CaseRubricItemOut, RubricItemOut, VerifiableItemOut
 from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import Candidate, ChallengerTask, Item
-from autodata.windows import reflow
+from autodata.windows import passage_sentences, reflow
 
 MODE_BRIEF = {
-    "verifiable": "a question with one short, exactly verifiable answer that needs several reasoning steps.",
+    "verifiable": "a question with one short, exactly checkable answer that takes a few reasoning steps.",
     "rubric": "an open question whose answer needs an inference that the source supports but does not state.",
 }
 
 
-def to_item(parsed: VerifiableItemOut | RubricItemOut, window: str | None = None) -> Item:
+ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut
+
+
+def to_item(parsed: ItemOut, window: str | None = None) -> Item:
     """The candidate item; with the source ``window`` the challenger saw, its context starts with the source
-    sentences its evidence quotes (evals/grounding.py: grounded_context)."""
+    sentences the item rests on (evals/grounding.py: grounded_context). A case item (the agentic
+    challenger's) rests on the whole passage it was given; other items on the sentences their evidence
+    quotes."""
     rubric = getattr(parsed, "rubric", []) or []
-    evidence = [e.strip() for e in parsed.evidence if e.strip()]
     context = parsed.context.strip()
-    if window is not None:
-        context = grounded_context(evidence, context, window)
-    return Item(
+    if isinstance(parsed, CaseItemOut):
+        evidence = passage_sentences(window) if window is not None else []
+        context = " ".join([*evidence, context]).strip()
+    else:
+        evidence = [e.strip() for e in parsed.evidence if e.strip()]
+        if window is not None:
+            context = grounded_context(evidence, context, window)
+    item = Item(
         evidence=evidence,
         question_type=parsed.question_type.strip(),
-        skills=[s.strip() for s in parsed.skills if s.strip()],
+        skills=[s.strip() for s in getattr(parsed, "skills", []) if s.strip()],
         context=context,
         question=parsed.question.strip(),
         answer=parsed.answer.strip(),
@@ -45,16 +54,26 @@ def to_item(parsed: VerifiableItemOut | RubricItemOut, window: str | None = None
             for i, c in enumerate(rubric)
         ],
     )
+    if getattr(parsed, "solution", ""):
+        item["solution"] = parsed.solution.strip()
+    return item
 
 
 def item_schema(mode: str) -> type[VerifiableItemOut]:
+    """The evidence-quoting schema of the CoT baseline, which reads a whole document."""
     return RubricItemOut if mode == "rubric" else VerifiableItemOut
 
 
-def item_prompt_values(ctx: RunContext, schema: type[VerifiableItemOut] | None = None) -> dict[str, str]:
+def case_schema(mode: str) -> type[CaseItemOut]:
+    """The agentic challenger's schema: a case about the passage code chose (no quotes to copy)."""
+    return CaseRubricItemOut if mode == "rubric" else CaseItemOut
+
+
+def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None) -> dict[str, str]:
     """The mode-dependent parts of every item-writing prompt (agentic and CoT challengers): rules, limits,
-    the worked example and the field list, all from prompts/ and evals/format_rules.py."""
+    the worked examples and the field list, all from prompts/ and evals/format_rules.py."""
     schema = schema or item_schema(ctx.mode)
+    example = f"example_case_{ctx.mode}" if issubclass(schema, CaseItemOut) else f"example_{ctx.mode}"
     limits = {
         "answer_words": MAX_ANSWER_WORDS[ctx.mode],
         "context_max": CASE_WORDS,
@@ -68,7 +87,7 @@ def item_prompt_values(ctx: RunContext, schema: type[VerifiableItemOut] | None =
         "brief": brief,
         "answer_rules": answer_rules.strip(),
         "rubric_rules": f"- rubric:{rubric_rules}" if rubric_rules else "",
-        "example": load_prompt(f"example_{ctx.mode}", ctx.prompts_dir).render_text(),
+        "example": load_prompt(example, ctx.prompts_dir).render_text(),
         "fields": ", ".join(schema.model_json_schema()["properties"]),
         **{k: str(v) for k, v in limits.items()},
     }
@@ -77,7 +96,7 @@ def item_prompt_values(ctx: RunContext, schema: type[VerifiableItemOut] | None =
 async def write_candidate(
     runtime: Runtime[RunContext],
     messages: list,
-    schema: type[VerifiableItemOut],
+    schema: type[ItemOut],
     *,
     source: str,
     round: int,
@@ -128,7 +147,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     ctx = context(runtime)
     window = task.get("window") or [0, len(task["document"])]
     text = task["document"][window[0] : window[1]]
-    schema = item_schema(ctx.mode)
+    schema = case_schema(ctx.mode)
     messages = load_prompt("challenger", ctx.prompts_dir).render(
         source=task["source"],
         document=fence(reflow(text)),

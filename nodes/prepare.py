@@ -8,7 +8,7 @@ from autodata.context import RunContext
 from autodata.evals.acceptance import resolve_preset
 from autodata.nodes.common import context
 from autodata.state import SelfInstructState
-from autodata.windows import source_windows
+from autodata.windows import focus_windows
 
 
 def prepare(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
@@ -29,7 +29,7 @@ def prepare(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
         "round": state.get("round") or 1,
         "attempt": state.get("attempt") or 1,
         "num_candidates": max(1, ctx.candidates),
-        "windows": state.get("windows") or source_windows(document, ctx.window_chars),
+        "windows": state.get("windows") or focus_windows(document, ctx.window_chars),
         "feedback": state.get("feedback") or "",
         "status": "running",
         "current": None,

@@ -8,12 +8,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
 from autodata.evals.format_rules import (
+    CASE_CHARS,
     EVIDENCE_MAX,
     EVIDENCE_MIN,
     MAX_ANSWER_CHARS,
     MAX_CONTEXT_CHARS,
     RUBRIC_MAX,
     RUBRIC_MIN,
+    SOLUTION_CHARS,
 )
 from autodata.llm import GRAMMAR_PATTERN
 
@@ -97,6 +99,38 @@ class VerifiableItemOut(BaseModel):
 class RubricItemOut(VerifiableItemOut):
     answer: bounded(
         MAX_ANSWER_CHARS["rubric"], "the reference answer in one sentence", min_chars=5, one_sentence=True
+    )
+    rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:RUBRIC_MAX])] = Field(
+        description=f"{RUBRIC_MIN}-{RUBRIC_MAX} grading criteria",
+        json_schema_extra={"minItems": RUBRIC_MIN, "maxItems": RUBRIC_MAX},
+    )
+
+
+class CaseItemOut(BaseModel):
+    """What the agentic challenger writes about the passage code chose for it (autodata/windows.py:
+    focus_windows): the passage itself opens the item's context in code, so the model quotes nothing.
+
+    Field order is the order of decoding: the new case, the question about it, the worked solution, and only
+    then the answer, read off the solution. Measured on the 1.5B challenger: with the answer before any
+    worked step, the question asked for one thing and the answer gave another."""
+
+    context: bounded(
+        CASE_CHARS, "the new concrete case, 1-2 sentences; must not state the result", min_chars=30
+    )
+    question: bounded(300, "exactly one question about the case", min_chars=15, one_question=True)
+    solution: bounded(SOLUTION_CHARS, "the rule applied to the case, step by step", min_chars=20)
+    answer: bounded(
+        MAX_ANSWER_CHARS["verifiable"], "the result the solution reaches", min_chars=1, one_sentence=True
+    )
+    question_type: bounded(60, "short label, e.g. 'rule application'", min_chars=3)
+
+
+class CaseRubricItemOut(CaseItemOut):
+    answer: bounded(
+        MAX_ANSWER_CHARS["rubric"],
+        "the result and its reason, in one sentence",
+        min_chars=5,
+        one_sentence=True,
     )
     rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:RUBRIC_MAX])] = Field(
         description=f"{RUBRIC_MIN}-{RUBRIC_MAX} grading criteria",

@@ -28,6 +28,8 @@ EDITABLE = frozenset(
         "item_rules_verifiable",
         "example_rubric",
         "example_verifiable",
+        "example_case_rubric",
+        "example_case_verifiable",
     }
 )
 PROTECTED = frozenset(

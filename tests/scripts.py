@@ -23,6 +23,7 @@ def item(
         "context": CONTEXT,
         "question": question,
         "answer": answer,
+        "solution": "After A, B, A the cache holds A and B, and A was used last, so B is least recent.",
         "rubric": [
             {"description": "Names key B as the evicted key", "points": 3},
             {"description": "Notes that A was used more recently than B", "points": 2},

@@ -123,9 +123,11 @@ def test_binary_option_and_bare_integer_answers():
     assert not check_answer_kind("False.", "True or false: ...", "rubric").passed
     assert not check_answer_kind("(B)", "Pick one.", "verifiable").passed
     assert not check_answer_kind("Two months", "Which of the following is right?", "rubric").passed
-    assert not check_answer_kind("45", "What is the sum?", "verifiable").passed
-    assert not check_answer_kind("1,200.", "What is the sum?", "verifiable").passed
-    assert check_answer_kind("45", "What is the sum?", "rubric").passed  # only verifiable forbids it
+    assert not check_answer_kind("5", "What is the median?", "verifiable").passed  # one guess in ten
+    assert not check_answer_kind("-3.", "What is the root?", "verifiable").passed
+    assert check_answer_kind("94", "What is a(5)?", "verifiable").passed  # not guessable
+    assert check_answer_kind("1,200.", "What is the sum?", "verifiable").passed
+    assert check_answer_kind("5", "What is the median?", "rubric").passed  # only verifiable forbids it
     assert check_answer_kind("2^(n+1) - 1", "What is a(n)?", "verifiable").passed
     assert check_answer_kind("45 days", "How long?", "verifiable").passed
     assert check_answer_kind("Notably, the deposit is kept.", "What happens?", "rubric").passed
