@@ -57,6 +57,8 @@ class RejectedRecord(BaseModel):
     strong_mean: float | None
     gap: float | None
     screenings: list[dict[str, Any]]
+    """Each candidate of the round: its index, reason, feedback and the item itself (None when the call
+    failed), so every rejected question can be read in full."""
     duplicate_of: str | None = None
     """With reason ``duplicate``: the id of the accepted item this one near-duplicates."""
 

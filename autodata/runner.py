@@ -246,7 +246,7 @@ def rejected_records(values: dict[str, Any], tid: str) -> list[RejectedRecord]:
                 strong_mean=r["strong_mean"],
                 gap=r["gap"],
                 screenings=[
-                    {"index": s["index"], "reason": s["reason"], "feedback": s["feedback"]}
+                    {"index": s["index"], "reason": s["reason"], "feedback": s["feedback"], "item": s["item"]}
                     for s in r["screenings"]
                 ],
             )

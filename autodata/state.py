@@ -17,6 +17,9 @@ class Criterion(TypedDict):
 
 
 class Item(TypedDict):
+    kind: NotRequired[Literal["case", "withheld"]]
+    """How the agentic challenger built it: a new case about its passage, or the passage with its own
+    result withheld (evals/withheld.py); absent for the CoT baseline's items."""
     evidence: NotRequired[list[str]]
     """Sentences of the source the item rests on (checked in code to be in the challenger's window)."""
     question_type: str

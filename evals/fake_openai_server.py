@@ -240,8 +240,41 @@ def source_evidence(text: str) -> str:
     return next((s for s in source_sentences(body) if len(s.split()) >= 6), "")
 
 
+WITHHELD: dict[str, str] = {}
+"""Question -> result of the withheld-result items this process wrote (the strong solver finds them again)."""
+_RESULT_CLAUSE = re.compile(
+    r"(?:,\s+(?:so|with|and therefore|because)|\s+(?:gives|because|so))\s+([^,;:]+?)\.?$"
+)
+
+
+def withheld_reply(passage: str) -> dict[str, Any]:
+    """A withheld-result item as a sensible challenger writes it: the last derived clause of the passage
+    (``..., so <result>.``) is the result; the question names what comes before it."""
+    sentences = source_sentences(passage)
+    for sentence in reversed(sentences):
+        match = _RESULT_CLAUSE.search(sentence)
+        if match and 1 <= len(match.group(1).split()) <= 12:
+            result = match.group(1).strip()
+            break
+    else:
+        result = " ".join((sentences[-1] if sentences else passage).rstrip(".").split()[-3:])
+    lead = " ".join(passage[: passage.find(result)].split()[-8:]).rstrip(" ,;:")
+    question = f"Working from the facts given, what follows after {lead}?"
+    WITHHELD[question] = result
+    return {"result": result, "question": question, "question_type": "derivation"}
+
+
 def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:
     props = (schema or {}).get("properties") or {}
+    if "result" in props:
+        block = re.search(r"^<source>\n(.*?)\n</source>$", text, re.DOTALL | re.MULTILINE)
+        reply = withheld_reply(" ".join((block.group(1) if block else text).split()))
+        if "rubric" in props:
+            reply["rubric"] = [
+                {"description": f"Gives the result: {reply['result']}", "points": 3},
+                {"description": "Reaches it from the facts given, not by guessing", "points": 2},
+            ]
+        return reply
     rubric = "rubric" in props if props else bool(re.search(r"\brubric\b", text))
     block = re.search(r"^<source>\n(.*?)\n</source>$", text, re.DOTALL | re.MULTILINE)
     user = block.group(1) if block else text  # the text, not its path: picks are stable
@@ -282,6 +315,10 @@ def verifier_reply(text: str) -> dict[str, Any]:
 def solver_reply(text: str, strong: bool) -> str:
     question = section(text, "Question")
     known = BANK.get(question)
+    if known is None and question in WITHHELD:
+        if strong:
+            return f"The facts given lead to the result.\nFinal answer: {WITHHELD[question]}"
+        return "The pattern suggests the simplest option.\nFinal answer: unknown"
     if known is None:
         return "I could not work this out from the context.\nFinal answer: unknown"
     if strong:

@@ -10,7 +10,7 @@ from typing import Any
 # below all read these, so what a model is told, what decoding allows and what code accepts agree.
 MAX_ANSWER_WORDS = {"verifiable": 20, "rubric": 40}
 MAX_ANSWER_CHARS = {"verifiable": 120, "rubric": 260}
-MIN_CONTEXT_WORDS, MAX_CONTEXT_WORDS = 25, 260
+MIN_CONTEXT_WORDS, MAX_CONTEXT_WORDS = 15, 260
 """The solver's context: the quoted source sentences (evals/grounding.py: grounded_context) and the case."""
 CASE_WORDS = 100
 """What the challenger writes into its context field (the new case, the setting), before the quoted

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from autodata.evals.format_rules import RuleResult
 from autodata.evals.leakage import content_tokens
+from autodata.evals.withheld import copied_from
 
 EVIDENCE_MIN_WORDS = 6
 EVIDENCE_MATCH = 0.7
@@ -70,7 +71,8 @@ DOMAINS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "mathematics": (
-        ("mathemat", "algebra", "calculus", "geometr", "theorem", "combinator", "trigonometr", "arithmet"),
+        # not "arithmetic": a skill every domain uses ("deposit arithmetic" on a statute is no foreign label)
+        ("mathemat", "algebra", "calculus", "geometr", "theorem", "combinator", "trigonometr"),
         (
             "equation",
             "theorem",
@@ -336,11 +338,27 @@ def check_type_label(question_type: str, source: str) -> RuleResult:
     return RuleResult("type_matches_source", True, "ok")
 
 
+def check_result_copied(answer: str, source: str) -> RuleResult:
+    """A withheld-result item's answer must be the passage's own words (evals/withheld.py)."""
+    ok = copied_from(answer, source)
+    return RuleResult(
+        "result_copied_from_passage",
+        ok,
+        "ok"
+        if ok
+        else f"the result {answer[:80]!r} is not in the passage: copy the passage's result word for word",
+    )
+
+
 def check_grounding(item: dict, source: str, mode: str) -> list[RuleResult]:
     """Every grounding rule for ``item`` written from ``source`` (the window the challenger saw)."""
     evidence = item.get("evidence") or []
     context, question = item.get("context") or "", item.get("question") or ""
+    withheld = (
+        [check_result_copied(item.get("answer") or "", source)] if item.get("kind") == "withheld" else []
+    )
     return [
+        *withheld,
         check_evidence(evidence, source),
         check_context_carries_evidence(evidence, context, question),
         check_no_source_reference(context, question),

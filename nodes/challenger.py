@@ -12,9 +12,17 @@ from autodata.evals.format_rules import (
     RUBRIC_MIN,
 )
 from autodata.evals.grounding import grounded_context
+from autodata.evals.withheld import withhold, works_something_out
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
-from autodata.nodes.schemas import CaseItemOut, CaseRubricItemOut, RubricItemOut, VerifiableItemOut
+from autodata.nodes.schemas import (
+    CaseItemOut,
+    CaseRubricItemOut,
+    RubricItemOut,
+    VerifiableItemOut,
+    WithheldItemOut,
+    WithheldRubricItemOut,
+)
 from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import Candidate, ChallengerTask, Item
 from autodata.windows import passage_sentences, reflow
@@ -25,7 +33,27 @@ MODE_BRIEF = {
 }
 
 
-ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut
+ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | WithheldItemOut
+
+
+def _withheld_item(parsed: WithheldItemOut, window: str) -> Item:
+    """The passage without its result as the context, the result as the reference answer. A result not
+    copied from the passage keeps the whole passage as context (the grounding check rejects it)."""
+    evidence = passage_sentences(window)
+    context = withhold(window, parsed.result)
+    return Item(
+        kind="withheld",
+        evidence=evidence,
+        question_type=parsed.question_type.strip(),
+        skills=[],
+        context=" ".join(evidence) if context is None else context,
+        question=parsed.question.strip(),
+        answer=parsed.result.strip().rstrip("."),
+        rubric=[
+            {"id": i + 1, "description": c.description.strip(), "points": int(c.points)}
+            for i, c in enumerate(getattr(parsed, "rubric", []) or [])
+        ],
+    )
 
 
 def to_item(parsed: ItemOut, window: str | None = None) -> Item:
@@ -33,16 +61,21 @@ def to_item(parsed: ItemOut, window: str | None = None) -> Item:
     sentences the item rests on (evals/grounding.py: grounded_context). A case item (the agentic
     challenger's) rests on the whole passage it was given; other items on the sentences their evidence
     quotes."""
+    if isinstance(parsed, WithheldItemOut):
+        return _withheld_item(parsed, window or "")
     rubric = getattr(parsed, "rubric", []) or []
     context = parsed.context.strip()
     if isinstance(parsed, CaseItemOut):
+        item_kind: dict = {"kind": "case"}
         evidence = passage_sentences(window) if window is not None else []
         context = " ".join([*evidence, context]).strip()
     else:
+        item_kind = {}
         evidence = [e.strip() for e in parsed.evidence if e.strip()]
         if window is not None:
             context = grounded_context(evidence, context, window)
     item = Item(
+        **item_kind,
         evidence=evidence,
         question_type=parsed.question_type.strip(),
         skills=[s.strip() for s in getattr(parsed, "skills", []) if s.strip()],
@@ -69,11 +102,22 @@ def case_schema(mode: str) -> type[CaseItemOut]:
     return CaseRubricItemOut if mode == "rubric" else CaseItemOut
 
 
+def withheld_schema(mode: str) -> type[WithheldItemOut]:
+    return WithheldRubricItemOut if mode == "rubric" else WithheldItemOut
+
+
 def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None) -> dict[str, str]:
     """The mode-dependent parts of every item-writing prompt (agentic and CoT challengers): rules, limits,
     the worked examples and the field list, all from prompts/ and evals/format_rules.py."""
     schema = schema or item_schema(ctx.mode)
-    example = f"example_case_{ctx.mode}" if issubclass(schema, CaseItemOut) else f"example_{ctx.mode}"
+    kind = (
+        "case_"
+        if issubclass(schema, CaseItemOut)
+        else "withheld_"
+        if issubclass(schema, WithheldItemOut)
+        else ""
+    )
+    example = f"example_{kind}{ctx.mode}"
     limits = {
         "answer_words": MAX_ANSWER_WORDS[ctx.mode],
         "context_max": CASE_WORDS,
@@ -147,8 +191,12 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     ctx = context(runtime)
     window = task.get("window") or [0, len(task["document"])]
     text = task["document"][window[0] : window[1]]
-    schema = case_schema(ctx.mode)
-    messages = load_prompt("challenger", ctx.prompts_dir).render(
+    # a passage that works something out gets a withheld-result item (its answer is the source's own words);
+    # a rule or a definition gets a case item
+    withheld = works_something_out(text)
+    schema = withheld_schema(ctx.mode) if withheld else case_schema(ctx.mode)
+    prompt = "challenger_withheld" if withheld else "challenger"
+    messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
         document=fence(reflow(text)),
         feedback=task["feedback"],

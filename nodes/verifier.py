@@ -20,6 +20,11 @@ from autodata.state import Candidate, Check, Screening, SelfInstructState
 from autodata.windows import reflow
 
 LLM_CHECKS = ("self_contained", "answer_correct")
+DECIDED_IN_CODE = {"withheld": ("answer_correct",)}
+"""Per item kind, the verifier questions code has already answered: a withheld-result item's answer is the
+passage's own words (checked by evals/grounding.py: check_result_copied), so the small verifier's opinion of
+its correctness is recorded but does not reject it; whether the question asks for that result is what the
+strong solvers then test."""
 
 
 def _checks(results) -> list[Check]:
@@ -69,9 +74,15 @@ def novelty_checks(item: dict, state: SelfInstructState, ctx: RunContext) -> tup
     return [Check(name="not_a_repeat", passed=True, detail="ok")], None
 
 
-def verifier_checks(out: VerifierOut) -> list[Check]:
+def verifier_checks(out: VerifierOut, kind: str | None = None) -> list[Check]:
+    decided = DECIDED_IN_CODE.get(kind or "", ())
     return [
-        Check(name=f"verifier:{name}", passed=getattr(out, name) == "YES", detail=getattr(out, name))
+        Check(
+            name=f"verifier:{name}",
+            passed=getattr(out, name) == "YES" or name in decided,
+            detail=getattr(out, name)
+            + (" (decided in code: the answer is the source's own)" if name in decided else ""),
+        )
         for name in LLM_CHECKS
     ]
 
@@ -117,7 +128,7 @@ async def _screen(
         return _rejected(
             candidate, item, checks, "call_failed", f"the verifier call failed: {record['error']}"
         ), [record]
-    llm = verifier_checks(out)
+    llm = verifier_checks(out, item.get("kind"))
     passed = all(c["passed"] for c in llm)
     failing = ", ".join(c["name"].split(":", 1)[1] for c in llm if not c["passed"])
     feedback = "" if passed else f"failed {failing}: {out.problem or 'no reason given'}"

@@ -30,6 +30,9 @@ EDITABLE = frozenset(
         "example_verifiable",
         "example_case_rubric",
         "example_case_verifiable",
+        "challenger_withheld",
+        "example_withheld_rubric",
+        "example_withheld_verifiable",
     }
 )
 PROTECTED = frozenset(

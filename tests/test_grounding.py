@@ -140,6 +140,8 @@ def test_type_label_naming_another_domain_is_rejected():
     assert check_type_label("statutory application", SOURCE).passed
     assert check_type_label("counterfactual reasoning", math).passed  # names no domain
     assert check_type_label("algebraic derivation", math).passed
+    assert check_type_label("deposit arithmetic", SOURCE).passed  # a skill, not a foreign domain
+    assert not check_type_label("algebraic derivation", SOURCE).passed
 
 
 def test_check_grounding_runs_every_rule():

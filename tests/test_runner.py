@@ -71,6 +71,8 @@ async def test_outputs_match_the_documented_schema(tmp_path):
     assert accepted[0]["source"]["span"] == [0, len(f"Document 0 about LRU caches. {EVIDENCE}")]
     assert len(rejected) == 1 and rejected[0]["reason"] == "too_easy" and rejected[0]["round"] == 1
     RejectedRecord.model_validate(rejected[0])
+    candidate = rejected[0]["screenings"][0]["item"]  # the rejected item, readable in full
+    assert candidate["question"] == rejected[0]["question"] and candidate["context"] and candidate["answer"]
     assert rejected[0]["weak_scores"] == [1.0, 1.0]
     assert summary.accepted == 1 and summary.rounds == 2 and summary.rejections == {"too_easy": 1}
     assert summary.calls["weak_solver"]["calls"] == 4 and summary.calls["strong_solver"]["calls"] == 2

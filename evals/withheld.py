@@ -1,0 +1,81 @@
+"""Withheld-result items: a passage that works something out becomes a question whose answer is the passage's
+own result, taken out of the context. Pure, no I/O.
+
+The embedded 1.5B challenger invents cases whose answers are wrong more often than right; what it can do is
+copy. When the passage states a result derived from what comes before it ("..., with roots 2 and 3", "...,
+because then sequences finish together"), the reference answer is the source's own words, and the context is
+the passage up to the clause that states it.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CLAUSE = re.compile(
+    r"(,?\s+(so|thus|hence|therefore|and therefore|and so|which gives|giving|because|since|with)\b|[,;:]\s)",
+    re.IGNORECASE,
+)
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+MIN_KEPT_WORDS = 4
+"""A sentence cut to fewer words than this before its result is dropped whole."""
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _find(result: str, text: str) -> int:
+    """Start of ``result`` in ``text`` (whitespace-normalised, case-insensitive, final full stop ignored)."""
+    needle = _flat(result).rstrip(".").lower()
+    return text.lower().find(needle) if needle else -1
+
+
+def withhold(passage: str, result: str) -> str | None:
+    """The passage without ``result``: the sentences before the one that states it, that sentence up to the
+    last clause boundary before the result (ended with a full stop), and the sentences after it that do not
+    repeat the result. None when ``result`` is not copied from the passage."""
+    text = _flat(passage)
+    start = _find(result, text)
+    if start < 0:
+        return None
+    sentences, offset = [], 0
+    for piece in _SENTENCE_BREAK.split(text):
+        sentences.append((offset, piece))
+        offset += len(piece) + 1
+    kept: list[str] = []
+    for s_start, sentence in sentences:
+        s_end = s_start + len(sentence)
+        if s_end <= start:
+            kept.append(sentence)
+        elif s_start <= start < s_end:
+            head = sentence[: start - s_start]
+            cuts = [m.start() for m in _CLAUSE.finditer(head)]
+            head = head[: cuts[-1]] if cuts else ""
+            head = head.rstrip(" ,;:-")
+            if len(head.split()) >= MIN_KEPT_WORDS:
+                kept.append(head if head[-1] in ".!?" else f"{head}.")
+        elif _find(result, sentence) < 0:
+            kept.append(sentence)
+    return " ".join(kept)
+
+
+def copied_from(result: str, passage: str) -> bool:
+    return _find(result, _flat(passage)) >= 0
+
+
+_WORKS_OUT = re.compile(
+    r"\b(so|thus|hence|therefore|gives|giving|because|yields|equals|implies|follows|which means)\b|"
+    r"[^<>=!]=[^=]",
+    re.IGNORECASE,
+)
+
+
+MIN_PASSAGE_WORDS = 25
+"""Shorter passages leave too little context once their result is taken out (evals/format_rules.py asks for
+at least MIN_CONTEXT_WORDS)."""
+
+
+def works_something_out(passage: str) -> bool:
+    """Whether the passage derives a result from what it states and is long enough to keep a context without
+    it (the withheld-result item fits it); other passages (a rule, a definition) get a case item."""
+    return len(passage.split()) >= MIN_PASSAGE_WORDS and bool(_WORKS_OUT.search(passage))

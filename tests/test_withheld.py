@@ -1,0 +1,95 @@
+"""Withheld-result items: the passage's own result is the reference answer and is cut out of the context."""
+
+from __future__ import annotations
+
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from autodata.evals.grounding import check_grounding
+from autodata.evals.leakage import check_leakage
+from autodata.evals.withheld import copied_from, withhold, works_something_out
+from autodata.nodes.challenger import to_item
+from autodata.nodes.schemas import WithheldItemOut
+
+RECURRENCE = (
+    "A sequence satisfies a linear recurrence when each term is a fixed combination of the previous terms.\n"
+    "Substituting a(n) = r^n gives the characteristic equation r^2 - 5r + 6 = 0, with roots 2 and 3, so\n"
+    "every solution has the form a(n) = A 2^n + B 3^n, where A and B are fixed by the initial values."
+)
+
+
+def test_the_result_is_cut_at_the_clause_that_states_it():
+    assert withhold(RECURRENCE, "2 and 3").endswith("gives the characteristic equation r^2 - 5r + 6 = 0.")
+    form = withhold(RECURRENCE, "a(n) = A 2^n + B 3^n")
+    assert form.endswith("r^2 - 5r + 6 = 0, with roots 2 and 3.")
+    assert "3^n" not in form
+    assert form.startswith("A sequence satisfies a linear recurrence")  # the sentences before stay
+
+
+def test_a_later_sentence_that_repeats_the_result_goes_too():
+    text = "Water expands when it freezes, so ice floats. Because ice floats, lakes freeze from the top down."
+    assert withhold(text, "ice floats") == "Water expands when it freezes."
+
+
+def test_a_result_that_is_not_in_the_passage_is_refused():
+    assert withhold(RECURRENCE, "roots 4 and 5") is None
+    assert not copied_from("roots 4 and 5", RECURRENCE)
+    assert copied_from("ROOTS 2  and 3.", RECURRENCE)  # case, spacing and a final stop do not matter
+
+
+def test_only_a_passage_that_works_something_out_gets_a_withheld_item():
+    assert works_something_out(RECURRENCE)
+    rule = (
+        "Notice given by the tenant must be at least one full rental period long and must end on the last "
+        "day of a rental period, and notice given by the landlord must be two full periods long."
+    )
+    assert not works_something_out(rule)  # a rule: a case item fits it
+    assert not works_something_out("a(n) = 2 a(n-1) + 1, so a(1) = 3.")  # too short to keep a context
+
+
+def test_a_withheld_item_answers_with_the_source_and_does_not_leak():
+    parsed = WithheldItemOut(
+        result="2 and 3",
+        question="What are the roots of this characteristic equation?",
+        question_type="derivation",
+    )
+    item = to_item(parsed, RECURRENCE)
+    assert item["kind"] == "withheld" and item["answer"] == "2 and 3"
+    assert "roots" not in item["context"] and item["context"].endswith("r^2 - 5r + 6 = 0.")
+    assert not check_leakage(item["answer"], item["context"], item["question"]).leaked
+    assert all(r.passed for r in check_grounding(item, RECURRENCE, "verifiable"))
+
+
+def test_an_invented_result_is_a_grounding_rejection():
+    parsed = WithheldItemOut(
+        result="7 and 9", question="What are the roots of the equation?", question_type="x"
+    )
+    item = to_item(parsed, RECURRENCE)
+    failed = [r.name for r in check_grounding(item, RECURRENCE, "verifiable") if not r.passed]
+    assert "result_copied_from_passage" in failed
+
+
+words = st.lists(
+    st.sampled_from(["rent", "days", "notice", "2", "the", "tenant", "x", "7"]), min_size=3, max_size=12
+)
+
+
+@given(words, words, words)
+def test_the_withheld_context_never_contains_the_result(before, middle, result):
+    result_text = " ".join(result)
+    text = f"{' '.join(before).capitalize()}. {' '.join(middle).capitalize()}, so {result_text}."
+    assume(text.lower().count(result_text.lower()) == 1)  # stated once, at the end
+    context = withhold(text, result_text)
+    assert context is not None and result_text.lower() not in context.lower()
+    assert context.startswith(" ".join(before).capitalize())
+
+
+def test_the_verifier_cannot_overrule_a_result_code_found_in_the_source():
+    from autodata.nodes.schemas import VerifierOut
+    from autodata.nodes.verifier import verifier_checks
+
+    out = VerifierOut(self_contained="YES", answer_correct="NO", problem="not derived")
+    assert all(c["passed"] for c in verifier_checks(out, "withheld"))
+    assert not all(c["passed"] for c in verifier_checks(out, "case"))  # an invented case's answer: it can
+    unanswerable = VerifierOut(self_contained="NO", answer_correct="YES", problem="needs the definition of G")
+    assert not all(c["passed"] for c in verifier_checks(unanswerable, "withheld"))
