@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from autodata.evals.withheld import works_something_out
+
 DEFAULT_WINDOW_CHARS = 1200
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
@@ -135,7 +137,8 @@ def focus_windows(
 ) -> list[list[int]]:
     """Short passages of ``text`` for the challenger, one per round: runs of up to ``max_sentences``
     consecutive sentences of one paragraph (at most ``max_chars``, unless one sentence is longer), that do
-    not overlap, the passages densest in rules, definitions and figures first (then in source order).
+    not overlap: first the passages that work something out (evals/withheld.py), then those densest in rules,
+    definitions and figures (then in source order).
 
     A small model writes a better item from two sentences it can read closely than from a page: it
     confuses parties and rules it read in passing. Text without sentences is one window, as before."""
@@ -148,7 +151,15 @@ def focus_windows(
             end = sentences[j][1]
             if len(text[start:end].split()) >= FOCUS_MIN_WORDS or j == len(sentences) - 1:
                 groups.append((start, end))
-    ranked = sorted(set(groups), key=lambda g: (-round(_cue_score(text[g[0] : g[1]]), 3), g[0], -g[1]))
+    ranked = sorted(
+        set(groups),
+        key=lambda g: (
+            not works_something_out(text[g[0] : g[1]]),  # its own result makes the most reliable item
+            -round(_cue_score(text[g[0] : g[1]]), 3),
+            g[0],
+            -g[1],
+        ),
+    )
     chosen: list[list[int]] = []
     for start, end in ranked:
         if all(end <= a or start >= b for a, b in chosen):

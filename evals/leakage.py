@@ -154,7 +154,12 @@ def check_leakage(
             else "answer expression not found verbatim"
         )
         return LeakageResult(leaked, 1.0 if leaked else 0.0, len(compact) if leaked else 0, detail)
-    question_vocab = set(tokens(question))
+    answer_tokens, question_tokens = tokens(answer), tokens(question)
+    stated = len(answer_tokens) >= 2 or any(t[0].isdigit() for t in answer_tokens)
+    if stated and longest_common_run(answer_tokens, question_tokens) == len(answer_tokens):
+        # "...admitted 30% more concurrent sequences: how much ...?" answered "30% more concurrent sequences"
+        return LeakageResult(True, 1.0, len(answer_tokens), "the question itself states the answer")
+    question_vocab = set(question_tokens)
     informative = [t for t in content_tokens(answer) if t not in question_vocab]
     if len(informative) < MIN_INFORMATIVE:
         return LeakageResult(

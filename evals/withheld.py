@@ -64,7 +64,7 @@ def copied_from(result: str, passage: str) -> bool:
 
 
 _WORKS_OUT = re.compile(
-    r"\b(so|thus|hence|therefore|gives|giving|because|yields|equals|implies|follows|which means)\b|"
+    r",\s+so\b|\b(thus|hence|therefore|gives|giving|because|yields|equals|implies|follows|which means)\b|"
     r"[^<>=!]=[^=]",
     re.IGNORECASE,
 )

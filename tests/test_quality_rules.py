@@ -76,6 +76,15 @@ def test_leakage_ignores_words_echoed_from_the_question():
     assert not result.leaked
 
 
+def test_an_answer_the_question_states_word_for_word_is_leakage():
+    question = "The server admitted 30% more concurrent sequences: how much did the throughput rise?"
+    assert check_leakage(
+        "30% more concurrent sequences", "Paged attention stores the cache.", question
+    ).leaked
+    assert check_leakage("14 days", "A deposit is returned.", "Is it within 14 days or 30 days?").leaked
+    assert not check_leakage("B", "A cache evicts keys.", "Which key goes, A or B?").leaked  # one plain word
+
+
 def test_leakage_of_math_expression():
     assert check_leakage("2^(n+1) - 1", "so a(n) = 2^(n+1) - 1 holds", "Find a(n).").leaked
     assert not check_leakage("2^(n+1) - 1", "a(n) = 2 a(n-1) + 1 with a(0) = 1", "Find a(n).").leaked

@@ -44,6 +44,11 @@ def test_only_a_passage_that_works_something_out_gets_a_withheld_item():
         "day of a rental period, and notice given by the landlord must be two full periods long."
     )
     assert not works_something_out(rule)  # a rule: a case item fits it
+    pro_form = (
+        "Nothing in a tenancy agreement may shorten the notice periods of Sections 1 and 3 to the "
+        "detriment of the tenant; a term that does so has no effect."
+    )
+    assert not works_something_out(pro_form)  # "does so" concludes nothing
     assert not works_something_out("a(n) = 2 a(n-1) + 1, so a(1) = 3.")  # too short to keep a context
 
 
