@@ -57,7 +57,11 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     )
     parser.add_argument("--samples", "-k", type=int, default=2, help="solver samples per role and round")
     parser.add_argument(
-        "--max-rounds", type=int, default=3, help="rounds per item before a unit gives it up"
+        "--max-rounds",
+        type=int,
+        # the demo: a rejected round costs the embedded models 20-30 s, and the time budget bounds the run
+        default=5 if demo else 3,
+        help="rounds per item before a unit gives it up" + (" (demo: 5)" if demo else ""),
     )
     parser.add_argument(
         "--items-per-doc",
