@@ -242,36 +242,26 @@ def source_evidence(text: str) -> str:
 
 WITHHELD: dict[str, str] = {}
 """Question -> result of the withheld-result items this process wrote (the strong solver finds them again)."""
-_RESULT_CLAUSE = re.compile(
-    r"(?:,\s+(?:so|with|and therefore|because)|\s+(?:gives|because|so))\s+([^,;:]+?)\.?$"
-)
 
 
-def withheld_reply(passage: str) -> dict[str, Any]:
-    """A withheld-result item as a sensible challenger writes it: the last derived clause of the passage
-    (``..., so <result>.``) is the result; the question names what comes before it."""
-    sentences = source_sentences(passage)
-    for sentence in reversed(sentences):
-        match = _RESULT_CLAUSE.search(sentence)
-        if match and 1 <= len(match.group(1).split()) <= 12:
-            result = match.group(1).strip()
-            break
-    else:
-        result = " ".join((sentences[-1] if sentences else passage).rstrip(".").split()[-3:])
-    lead = " ".join(passage[: passage.find(result)].split()[-8:]).rstrip(" ,;:")
+def withheld_reply(passage: str, result: str) -> dict[str, Any]:
+    """The question a sensible challenger writes for the passage's ``result``: it names what comes before."""
+    lead = " ".join(passage[: max(0, passage.find(result))].split()[-8:]).rstrip(" ,;:")
     question = f"Working from the facts given, what follows after {lead}?"
     WITHHELD[question] = result
-    return {"result": result, "question": question, "question_type": "derivation"}
+    return {"question": question, "question_type": "derivation"}
 
 
 def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:
     props = (schema or {}).get("properties") or {}
-    if "result" in props:
+    wanted = re.search(r"^<answer>\n(.*?)\n</answer>$", text, re.DOTALL | re.MULTILINE)
+    if wanted and "solution" not in props and "evidence" not in props:  # a withheld-result prompt
         block = re.search(r"^<source>\n(.*?)\n</source>$", text, re.DOTALL | re.MULTILINE)
-        reply = withheld_reply(" ".join((block.group(1) if block else text).split()))
+        result = wanted.group(1).strip()
+        reply = withheld_reply(" ".join((block.group(1) if block else text).split()), result)
         if "rubric" in props:
             reply["rubric"] = [
-                {"description": f"Gives the result: {reply['result']}", "points": 3},
+                {"description": f"Gives the result: {result}", "points": 3},
                 {"description": "Reaches it from the facts given, not by guessing", "points": 2},
             ]
         return reply

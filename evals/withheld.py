@@ -1,10 +1,11 @@
 """Withheld-result items: a passage that works something out becomes a question whose answer is the passage's
 own result, taken out of the context. Pure, no I/O.
 
-The embedded 1.5B challenger invents cases whose answers are wrong more often than right; what it can do is
-copy. When the passage states a result derived from what comes before it ("..., with roots 2 and 3", "...,
-because then sequences finish together"), the reference answer is the source's own words, and the context is
-the passage up to the clause that states it.
+The embedded 1.5B challenger invents cases whose answers are wrong more often than right, and when asked to
+copy a passage's result it copied the worked example's or invented one. So code finds the result: when the
+passage states one derived from what comes before it ("..., with roots 2 and 3", "..., because then sequences
+finish together"), the reference answer is the source's own words, the context is the passage up to the
+clause that states it, and the model only writes the question.
 """
 
 from __future__ import annotations
@@ -63,11 +64,43 @@ def copied_from(result: str, passage: str) -> bool:
     return _find(result, _flat(passage)) >= 0
 
 
-_WORKS_OUT = re.compile(
-    r",\s+so\b|\b(thus|hence|therefore|gives|giving|because|yields|equals|implies|follows|which means)\b|"
-    r"[^<>=!]=[^=]",
+_RESULT = re.compile(
+    r"(?:,\s+(?:so|thus|hence|therefore|and therefore|and so|with(?!\s+or\b))"
+    r"|\b(?:gives|giving|because|yields))\s+"
+    r"(?P<result>[^,;]+?)(?=,\s|;|\.\s|\.$|\s+where\b|$)",
     re.IGNORECASE,
 )
+_MATH_START = re.compile(r"[()^=\d]|^[A-Za-z]$")
+MAX_RESULT_WORDS = 12
+
+
+def _expression(span: str) -> str:
+    """A formula without the words that name it ("the characteristic equation r^2 - 5r + 6 = 0" ->
+    "r^2 - 5r + 6 = 0"); other spans unchanged."""
+    if "=" not in span:
+        return span
+    words = span.split()
+    start = next((i for i, w in enumerate(words) if _MATH_START.search(w)), 0)
+    return " ".join(words[start:])
+
+
+def result_spans(passage: str) -> list[str]:
+    """What the passage works out, in order: the clause after ", so", ", with", "gives", "because" ... up to
+    the clause's end, each at most MAX_RESULT_WORDS words (a formula without the words naming it)."""
+    text = _flat(passage)
+    spans = []
+    for match in _RESULT.finditer(text):
+        span = _expression(match.group("result").strip().rstrip("."))
+        if 1 <= len(span.split()) <= MAX_RESULT_WORDS and span not in spans:
+            spans.append(span)
+    return spans
+
+
+def chosen_result(passage: str) -> str | None:
+    """The result a withheld-result item asks for: the second one the passage works out when there are
+    several (the first usually has no premise left in the passage once it is cut), else the only one."""
+    spans = result_spans(passage)
+    return (spans[1:] + spans[:1])[0] if spans else None
 
 
 MIN_PASSAGE_WORDS = 25
@@ -76,6 +109,6 @@ at least MIN_CONTEXT_WORDS)."""
 
 
 def works_something_out(passage: str) -> bool:
-    """Whether the passage derives a result from what it states and is long enough to keep a context without
-    it (the withheld-result item fits it); other passages (a rule, a definition) get a case item."""
-    return len(passage.split()) >= MIN_PASSAGE_WORDS and bool(_WORKS_OUT.search(passage))
+    """Whether the passage states a result it derives (the withheld-result item fits it) and is long enough to
+    keep a context without it; other passages (a rule, a definition) get a case item."""
+    return len(passage.split()) >= MIN_PASSAGE_WORDS and bool(result_spans(passage))

@@ -12,7 +12,7 @@ from autodata.evals.format_rules import (
     RUBRIC_MIN,
 )
 from autodata.evals.grounding import grounded_context
-from autodata.evals.withheld import withhold, works_something_out
+from autodata.evals.withheld import chosen_result, withhold, works_something_out
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
@@ -36,11 +36,11 @@ MODE_BRIEF = {
 ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | WithheldItemOut
 
 
-def _withheld_item(parsed: WithheldItemOut, window: str) -> Item:
-    """The passage without its result as the context, the result as the reference answer. A result not
-    copied from the passage keeps the whole passage as context (the grounding check rejects it)."""
+def _withheld_item(parsed: WithheldItemOut, window: str, result: str) -> Item:
+    """The passage without ``result`` as the context, ``result`` as the reference answer. A result not found
+    in the passage keeps the whole passage as context (the grounding check rejects it)."""
     evidence = passage_sentences(window)
-    context = withhold(window, parsed.result)
+    context = withhold(window, result)
     return Item(
         kind="withheld",
         evidence=evidence,
@@ -48,7 +48,7 @@ def _withheld_item(parsed: WithheldItemOut, window: str) -> Item:
         skills=[],
         context=" ".join(evidence) if context is None else context,
         question=parsed.question.strip(),
-        answer=parsed.result.strip().rstrip("."),
+        answer=result.strip().rstrip("."),
         rubric=[
             {"id": i + 1, "description": c.description.strip(), "points": int(c.points)}
             for i, c in enumerate(getattr(parsed, "rubric", []) or [])
@@ -56,13 +56,13 @@ def _withheld_item(parsed: WithheldItemOut, window: str) -> Item:
     )
 
 
-def to_item(parsed: ItemOut, window: str | None = None) -> Item:
+def to_item(parsed: ItemOut, window: str | None = None, result: str | None = None) -> Item:
     """The candidate item; with the source ``window`` the challenger saw, its context starts with the source
     sentences the item rests on (evals/grounding.py: grounded_context). A case item (the agentic
     challenger's) rests on the whole passage it was given; other items on the sentences their evidence
     quotes."""
     if isinstance(parsed, WithheldItemOut):
-        return _withheld_item(parsed, window or "")
+        return _withheld_item(parsed, window or "", result or "")
     rubric = getattr(parsed, "rubric", []) or []
     context = parsed.context.strip()
     if isinstance(parsed, CaseItemOut):
@@ -147,10 +147,12 @@ async def write_candidate(
     attempt: int,
     index: int,
     window: str | None = None,
+    result: str | None = None,
     **metadata: str,
 ) -> tuple[Candidate, CallRecord]:
     """One challenger call -> one candidate (``item`` None and the error when the call failed); ``window``
-    is the source text the challenger saw (its quoted sentences open the item's context)."""
+    is the source text the challenger saw (its sentences open the item's context), ``result`` the passage's
+    result a withheld-result item asks for."""
     ctx = context(runtime)
     parsed, record = await call_structured(
         registry(runtime),
@@ -168,7 +170,7 @@ async def write_candidate(
         },
         sample=attempt * 1000 + index,  # the candidates of one prompt are distinct cached responses
     )
-    item = to_item(parsed, window) if parsed is not None else None
+    item = to_item(parsed, window, result) if parsed is not None else None
     emit(
         runtime,
         event="candidate",
@@ -193,12 +195,13 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     text = task["document"][window[0] : window[1]]
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
     # a rule or a definition gets a case item
-    withheld = works_something_out(text)
-    schema = withheld_schema(ctx.mode) if withheld else case_schema(ctx.mode)
-    prompt = "challenger_withheld" if withheld else "challenger"
+    result = chosen_result(text) if works_something_out(text) else None
+    schema = withheld_schema(ctx.mode) if result else case_schema(ctx.mode)
+    prompt = "challenger_withheld" if result else "challenger"
     messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
         document=fence(reflow(text)),
+        result=fence(result or ""),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
         **item_prompt_values(ctx, schema),
@@ -212,5 +215,6 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         attempt=task["attempt"],
         index=task["index"],
         window=text,
+        result=result,
     )
     return {"candidates": [{**candidate, "window": window}], "calls": [record]}

@@ -139,27 +139,15 @@ class CaseRubricItemOut(CaseItemOut):
 
 
 class WithheldItemOut(BaseModel):
-    """What the agentic challenger writes about a passage that works something out (autodata/windows.py:
-    derives): the result copied from the passage, then the question asking for it. Code takes the result out
-    of the passage to build the context (evals/withheld.py), so the reference answer is the source's own."""
+    """What the agentic challenger writes about a passage that works something out: the question asking for
+    the result code chose in it (evals/withheld.py: chosen_result). Code takes the result out of the passage
+    to build the context, so the reference answer is the source's own words."""
 
-    result: bounded(
-        MAX_ANSWER_CHARS["verifiable"],
-        "the passage's result, copied word for word",
-        min_chars=1,
-        one_sentence=True,
-    )
     question: bounded(300, "exactly one question asking for the result", min_chars=15, one_question=True)
     question_type: bounded(60, "short label, e.g. 'derivation'", min_chars=3)
 
 
 class WithheldRubricItemOut(WithheldItemOut):
-    result: bounded(
-        MAX_ANSWER_CHARS["rubric"],
-        "the passage's result, copied word for word",
-        min_chars=1,
-        one_sentence=True,
-    )
     rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:RUBRIC_MAX])] = Field(
         description=f"{RUBRIC_MIN}-{RUBRIC_MAX} grading criteria",
         json_schema_extra={"minItems": RUBRIC_MIN, "maxItems": RUBRIC_MAX},

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
-from autodata.evals.withheld import copied_from, withhold, works_something_out
+from autodata.evals.withheld import chosen_result, copied_from, result_spans, withhold, works_something_out
 from autodata.nodes.challenger import to_item
 from autodata.nodes.schemas import WithheldItemOut
 
@@ -52,13 +52,19 @@ def test_only_a_passage_that_works_something_out_gets_a_withheld_item():
     assert not works_something_out("a(n) = 2 a(n-1) + 1, so a(1) = 3.")  # too short to keep a context
 
 
+def test_code_finds_what_a_passage_works_out_and_asks_for_one_with_a_premise_left():
+    assert result_spans(RECURRENCE) == ["r^2 - 5r + 6 = 0", "roots 2 and 3", "a(n) = A 2^n + B 3^n"]
+    assert chosen_result(RECURRENCE) == "roots 2 and 3"  # its equation stays in the context
+    assert result_spans("Copies may be made in any medium, with or without modifications, by anyone.") == []
+    because = "The gain was smallest when all requests had the same length, because then sequences finish."
+    assert result_spans(because) == ["then sequences finish"]
+
+
 def test_a_withheld_item_answers_with_the_source_and_does_not_leak():
     parsed = WithheldItemOut(
-        result="2 and 3",
-        question="What are the roots of this characteristic equation?",
-        question_type="derivation",
+        question="What are the roots of this characteristic equation?", question_type="derivation"
     )
-    item = to_item(parsed, RECURRENCE)
+    item = to_item(parsed, RECURRENCE, "2 and 3")
     assert item["kind"] == "withheld" and item["answer"] == "2 and 3"
     assert "roots" not in item["context"] and item["context"].endswith("r^2 - 5r + 6 = 0.")
     assert not check_leakage(item["answer"], item["context"], item["question"]).leaked
@@ -66,10 +72,8 @@ def test_a_withheld_item_answers_with_the_source_and_does_not_leak():
 
 
 def test_an_invented_result_is_a_grounding_rejection():
-    parsed = WithheldItemOut(
-        result="7 and 9", question="What are the roots of the equation?", question_type="x"
-    )
-    item = to_item(parsed, RECURRENCE)
+    parsed = WithheldItemOut(question="What are the roots of the equation?", question_type="x")
+    item = to_item(parsed, RECURRENCE, "7 and 9")
     failed = [r.name for r in check_grounding(item, RECURRENCE, "verifiable") if not r.passed]
     assert "result_copied_from_passage" in failed
 
