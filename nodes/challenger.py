@@ -36,6 +36,13 @@ MODE_BRIEF = {
 ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | WithheldItemOut
 
 
+def _criteria(parsed: ItemOut) -> list:
+    return [
+        {"id": i + 1, "description": c.description.strip(), "points": int(c.points)}
+        for i, c in enumerate(getattr(parsed, "rubric", []) or [])
+    ]
+
+
 def _withheld_item(parsed: WithheldItemOut, window: str, result: str) -> Item:
     """The passage without ``result`` as the context, ``result`` as the reference answer. A result not found
     in the passage keeps the whole passage as context (the grounding check rejects it)."""
@@ -49,21 +56,17 @@ def _withheld_item(parsed: WithheldItemOut, window: str, result: str) -> Item:
         context=" ".join(evidence) if context is None else context,
         question=parsed.question.strip(),
         answer=result.strip().rstrip("."),
-        rubric=[
-            {"id": i + 1, "description": c.description.strip(), "points": int(c.points)}
-            for i, c in enumerate(getattr(parsed, "rubric", []) or [])
-        ],
+        rubric=_criteria(parsed),
     )
 
 
 def to_item(parsed: ItemOut, window: str | None = None, result: str | None = None) -> Item:
     """The candidate item; with the source ``window`` the challenger saw, its context starts with the source
-    sentences the item rests on (evals/grounding.py: grounded_context). A case item (the agentic
-    challenger's) rests on the whole passage it was given; other items on the sentences their evidence
-    quotes."""
+    sentences the item rests on. A case item rests on the whole passage it was given, a withheld-result item
+    on the passage without ``result`` (evals/withheld.py), a CoT item on the sentences its evidence quotes
+    (evals/grounding.py: grounded_context)."""
     if isinstance(parsed, WithheldItemOut):
         return _withheld_item(parsed, window or "", result or "")
-    rubric = getattr(parsed, "rubric", []) or []
     context = parsed.context.strip()
     if isinstance(parsed, CaseItemOut):
         item_kind: dict = {"kind": "case"}
@@ -82,10 +85,7 @@ def to_item(parsed: ItemOut, window: str | None = None, result: str | None = Non
         context=context,
         question=parsed.question.strip(),
         answer=parsed.answer.strip(),
-        rubric=[
-            {"id": i + 1, "description": c.description.strip(), "points": int(c.points)}
-            for i, c in enumerate(rubric)
-        ],
+        rubric=_criteria(parsed),
     )
     if getattr(parsed, "solution", ""):
         item["solution"] = parsed.solution.strip()
