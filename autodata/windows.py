@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from autodata.evals.withheld import works_something_out
+from autodata.evals.withheld import SENTENCE_BREAK, works_something_out
 
 DEFAULT_WINDOW_CHARS = 1200
 _PARAGRAPH = re.compile(r"\n\s*\n")
@@ -82,7 +82,6 @@ def reflow(text: str) -> str:
 DEFAULT_FOCUS_CHARS = 600
 FOCUS_SENTENCES = 2
 FOCUS_MIN_WORDS = 12
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 _FRAGMENT_WORDS = 4
 """A "sentence" shorter than this ("Section 3.", "Theorem 2.") is a label: it joins the sentence after it."""
 _CUES = re.compile(
@@ -107,7 +106,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int, int]]:
             continue
         start = p_start
         pending: int | None = None
-        for match in [*_SENTENCE_BREAK.finditer(block), None]:
+        for match in [*SENTENCE_BREAK.finditer(block), None]:
             end = p_start + (match.start() if match else len(block.rstrip()))
             if len(text[start:end].split()) < _FRAGMENT_WORDS and match is not None:
                 pending = start if pending is None else pending

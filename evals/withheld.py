@@ -16,7 +16,8 @@ _CLAUSE = re.compile(
     r"(,?\s+(so|thus|hence|therefore|and therefore|and so|which gives|giving|because|since|with)\b|[,;:]\s)",
     re.IGNORECASE,
 )
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+"""Where one sentence ends and the next begins (also the focus passages' splitter, autodata/windows.py)."""
 MIN_KEPT_WORDS = 4
 """A sentence cut to fewer words than this before its result is dropped whole."""
 
@@ -40,7 +41,7 @@ def withhold(passage: str, result: str) -> str | None:
     if start < 0:
         return None
     sentences, offset = [], 0
-    for piece in _SENTENCE_BREAK.split(text):
+    for piece in SENTENCE_BREAK.split(text):
         sentences.append((offset, piece))
         offset += len(piece) + 1
     kept: list[str] = []
@@ -108,7 +109,12 @@ MIN_PASSAGE_WORDS = 25
 at least MIN_CONTEXT_WORDS)."""
 
 
+def withheld_result(passage: str) -> str | None:
+    """The result a withheld-result item of ``passage`` asks for (chosen_result), or None when the passage
+    works nothing out or is too short to keep a context without its result: then it gets a case item."""
+    return chosen_result(passage) if len(passage.split()) >= MIN_PASSAGE_WORDS else None
+
+
 def works_something_out(passage: str) -> bool:
-    """Whether the passage states a result it derives (the withheld-result item fits it) and is long enough to
-    keep a context without it; other passages (a rule, a definition) get a case item."""
-    return len(passage.split()) >= MIN_PASSAGE_WORDS and bool(result_spans(passage))
+    """Whether the withheld-result item fits the passage (see withheld_result)."""
+    return withheld_result(passage) is not None

@@ -12,7 +12,7 @@ from autodata.evals.format_rules import (
     RUBRIC_MIN,
 )
 from autodata.evals.grounding import grounded_context
-from autodata.evals.withheld import chosen_result, withhold, works_something_out
+from autodata.evals.withheld import withheld_result, withhold
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
@@ -195,7 +195,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     text = task["document"][window[0] : window[1]]
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
     # a rule or a definition gets a case item
-    result = chosen_result(text) if works_something_out(text) else None
+    result = withheld_result(text)
     schema = withheld_schema(ctx.mode) if result else case_schema(ctx.mode)
     prompt = "challenger_withheld" if result else "challenger"
     messages = load_prompt(prompt, ctx.prompts_dir).render(
