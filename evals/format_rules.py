@@ -46,6 +46,18 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+_REASON = re.compile(r"(,?\s+(because|since|as stated|according to)\b|;\s)", re.IGNORECASE)
+
+
+def answer_core(answer: str) -> str:
+    """A case answer without the reasons a small model appends to it ("$100, because the landlord must ...",
+    "..., as stated in the source"): the reasons belong to the item's solution, and copied from the rule in
+    the context they would look like leakage."""
+    text = answer.strip()
+    match = _REASON.search(text)
+    return text[: match.start()].strip() if match and match.start() > 0 else text
+
+
 def check_format(item: dict[str, Any], mode: str) -> list[RuleResult]:
     """All rule verdicts for one item; the item passes when every result passes."""
     results: list[RuleResult] = []
@@ -98,10 +110,12 @@ def check_format(item: dict[str, Any], mode: str) -> list[RuleResult]:
         )
     else:
         rubric = item.get("rubric") or []
+        # a withheld-result item is graded on the one criterion code writes from its result
+        least = 1 if item.get("kind") == "withheld" else RUBRIC_MIN
         add(
             "rubric_size",
-            RUBRIC_MIN <= len(rubric) <= RUBRIC_MAX,
-            f"the rubric needs {RUBRIC_MIN}-{RUBRIC_MAX} criteria (has {len(rubric)})",
+            least <= len(rubric) <= RUBRIC_MAX,
+            f"the rubric needs {least}-{RUBRIC_MAX} criteria (has {len(rubric)})",
         )
         points = [int(c.get("points", 0)) for c in rubric]
         add(

@@ -66,7 +66,7 @@ def copied_from(result: str, passage: str) -> bool:
 
 
 _RESULT = re.compile(
-    r"(?:,\s+(?:so|thus|hence|therefore|and therefore|and so|with(?!\s+or\b))"
+    r"(?P<connective>,\s+(?:so|thus|hence|therefore|and therefore|and so|with(?!\s+or\b))"
     r"|\b(?:gives|giving|because|yields))\s+"
     r"(?P<result>[^,;]+?)(?=,\s|;|\.\s|\.$|\s+where\b|$)",
     re.IGNORECASE,
@@ -95,6 +95,16 @@ def result_spans(passage: str) -> list[str]:
         if 1 <= len(span.split()) <= MAX_RESULT_WORDS and span not in spans:
             spans.append(span)
     return spans
+
+
+def relation_of(passage: str, result: str) -> str:
+    """How ``result`` follows in ``passage``: ``"reason"`` when the passage gives it as the reason for what
+    comes before it ("..., because ..."), else ``"consequence"`` (what the question asks for then differs:
+    why the fact before it holds, or what follows)."""
+    for match in _RESULT.finditer(_flat(passage)):
+        if _expression(match.group("result").strip().rstrip(".")) == result:
+            return "reason" if match.group("connective").lower() == "because" else "consequence"
+    return "consequence"
 
 
 def chosen_result(passage: str) -> str | None:

@@ -10,9 +10,10 @@ from autodata.evals.format_rules import (
     MAX_ANSWER_WORDS,
     RUBRIC_MAX,
     RUBRIC_MIN,
+    answer_core,
 )
 from autodata.evals.grounding import grounded_context
-from autodata.evals.withheld import withheld_result, withhold
+from autodata.evals.withheld import relation_of, withheld_result, withhold
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
@@ -21,7 +22,6 @@ from autodata.nodes.schemas import (
     RubricItemOut,
     VerifiableItemOut,
     WithheldItemOut,
-    WithheldRubricItemOut,
 )
 from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import Candidate, ChallengerTask, Item
@@ -43,7 +43,14 @@ def _criteria(parsed: ItemOut) -> list:
     ]
 
 
-def _withheld_item(parsed: WithheldItemOut, window: str, result: str) -> Item:
+def withheld_rubric(result: str) -> list:
+    """The rubric of a withheld-result item: one criterion, written by code from the source's result (a small
+    model's criteria restate the facts the context gives, which any answer can repeat)."""
+    description = load_prompt("withheld_criterion").render_text(result=result.strip().rstrip("."))
+    return [{"id": 1, "description": description, "points": 3}]
+
+
+def _withheld_item(parsed: WithheldItemOut, window: str, result: str, mode: str | None) -> Item:
     """The passage without ``result`` as the context, ``result`` as the reference answer. A result not found
     in the passage keeps the whole passage as context (the grounding check rejects it)."""
     evidence = passage_sentences(window)
@@ -56,17 +63,20 @@ def _withheld_item(parsed: WithheldItemOut, window: str, result: str) -> Item:
         context=" ".join(evidence) if context is None else context,
         question=parsed.question.strip(),
         answer=result.strip().rstrip("."),
-        rubric=_criteria(parsed),
+        rubric=withheld_rubric(result) if mode == "rubric" else [],
     )
 
 
-def to_item(parsed: ItemOut, window: str | None = None, result: str | None = None) -> Item:
+def to_item(
+    parsed: ItemOut, window: str | None = None, result: str | None = None, mode: str | None = None
+) -> Item:
     """The candidate item; with the source ``window`` the challenger saw, its context starts with the source
     sentences the item rests on. A case item rests on the whole passage it was given, a withheld-result item
     on the passage without ``result`` (evals/withheld.py), a CoT item on the sentences its evidence quotes
-    (evals/grounding.py: grounded_context)."""
+    (evals/grounding.py: grounded_context). A withheld-result item of a rubric-``mode`` run gets its rubric
+    from code (withheld_rubric)."""
     if isinstance(parsed, WithheldItemOut):
-        return _withheld_item(parsed, window or "", result or "")
+        return _withheld_item(parsed, window or "", result or "", mode)
     context = parsed.context.strip()
     if isinstance(parsed, CaseItemOut):
         item_kind: dict = {"kind": "case"}
@@ -84,7 +94,7 @@ def to_item(parsed: ItemOut, window: str | None = None, result: str | None = Non
         skills=[s.strip() for s in getattr(parsed, "skills", []) if s.strip()],
         context=context,
         question=parsed.question.strip(),
-        answer=parsed.answer.strip(),
+        answer=answer_core(parsed.answer) if item_kind else parsed.answer.strip(),
         rubric=_criteria(parsed),
     )
     if getattr(parsed, "solution", ""):
@@ -100,10 +110,6 @@ def item_schema(mode: str) -> type[VerifiableItemOut]:
 def case_schema(mode: str) -> type[CaseItemOut]:
     """The agentic challenger's schema: a case about the passage code chose (no quotes to copy)."""
     return CaseRubricItemOut if mode == "rubric" else CaseItemOut
-
-
-def withheld_schema(mode: str) -> type[WithheldItemOut]:
-    return WithheldRubricItemOut if mode == "rubric" else WithheldItemOut
 
 
 def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None) -> dict[str, str]:
@@ -170,7 +176,7 @@ async def write_candidate(
         },
         sample=attempt * 1000 + index,  # the candidates of one prompt are distinct cached responses
     )
-    item = to_item(parsed, window, result) if parsed is not None else None
+    item = to_item(parsed, window, result, ctx.mode) if parsed is not None else None
     emit(
         runtime,
         event="candidate",
@@ -181,6 +187,13 @@ async def write_candidate(
         error=record["error"],
     )
     return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), record
+
+
+def relation_text(relation: str, prompts_dir: str | None) -> str:
+    """What a withheld-result question asks for, by how the result follows in its passage (prompts/
+    withheld_relations.md: one "relation: text" entry a line)."""
+    entries = dict(line.split(":", 1) for line in load_lines("withheld_relations", prompts_dir))
+    return entries[relation].strip()
 
 
 def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
@@ -196,12 +209,13 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
     # a rule or a definition gets a case item
     result = withheld_result(text)
-    schema = withheld_schema(ctx.mode) if result else case_schema(ctx.mode)
+    schema = WithheldItemOut if result else case_schema(ctx.mode)
     prompt = "challenger_withheld" if result else "challenger"
     messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
         document=fence(reflow(text)),
         result=fence(result or ""),
+        relation=relation_text(relation_of(text, result) if result else "consequence", ctx.prompts_dir),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
         **item_prompt_values(ctx, schema),

@@ -147,13 +147,6 @@ class WithheldItemOut(BaseModel):
     question_type: bounded(60, "short label, e.g. 'derivation'", min_chars=3)
 
 
-class WithheldRubricItemOut(WithheldItemOut):
-    rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:RUBRIC_MAX])] = Field(
-        description=f"{RUBRIC_MIN}-{RUBRIC_MAX} grading criteria",
-        json_schema_extra={"minItems": RUBRIC_MIN, "maxItems": RUBRIC_MAX},
-    )
-
-
 class VerifierOut(BaseModel):
     """Two concrete yes/no questions; everything code can decide is decided before this call."""
 

@@ -33,6 +33,7 @@ EDITABLE = frozenset(
         "challenger_withheld",
         "example_withheld_rubric",
         "example_withheld_verifiable",
+        "withheld_relations",
     }
 )
 PROTECTED = frozenset(
@@ -42,6 +43,7 @@ PROTECTED = frozenset(
         "judge_equivalence",
         "verifier",
         "null_answer",
+        "withheld_criterion",
         "taxonomy_discover",
         "taxonomy_consolidate",
         "taxonomy_assign",

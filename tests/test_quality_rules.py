@@ -113,3 +113,30 @@ def test_equivalence_by_normalisation_and_symbols():
     assert answers_equivalent("Treaty of Rome", "The Treaty of Rome (1957)") is True
     assert answers_equivalent("the tenant", "the landlord") is None  # undecidable in code: judge decides
     assert answers_equivalent("x", "") is False
+
+
+def test_a_case_answer_keeps_its_result_and_leaves_the_reasons_to_its_solution():
+    from autodata.evals.format_rules import answer_core
+
+    assert answer_core("$100, because the landlord must return the deposit within 14 days.") == "$100"
+    recall = "Two full rental periods long, as stated in the source."
+    assert answer_core(recall) == "Two full rental periods long"
+    assert answer_core("30 June; the notice ends on the last day of a period") == "30 June"
+    assert answer_core("It ends on 30 June according to Section 2") == "It ends on 30 June"
+    assert answer_core("7 June") == "7 June"
+    assert answer_core("Because the tenant paid the arrears") == "Because the tenant paid the arrears"
+
+
+def test_a_case_item_answer_is_cut_to_its_result():
+    from autodata.nodes.challenger import to_item
+    from autodata.nodes.schemas import CaseItemOut
+
+    parsed = CaseItemOut(
+        context="A landlord holds a $100 deposit and returns it 20 days late; the tenant gave no address.",
+        question="How much must the landlord pay the tenant?",
+        solution="The delay was caused by the tenant, so no extra amount is due.",
+        answer="$100, because the delay was caused by the tenant.",
+        question_type="rule application",
+    )
+    item = to_item(parsed, "A landlord who returns the deposit late must pay an amount equal to the deposit.")
+    assert item["answer"] == "$100" and item["solution"].startswith("The delay")

@@ -102,3 +102,25 @@ def test_the_verifier_cannot_overrule_a_result_code_found_in_the_source():
     assert not all(c["passed"] for c in verifier_checks(out, "case"))  # an invented case's answer: it can
     unanswerable = VerifierOut(self_contained="NO", answer_correct="YES", problem="needs the definition of G")
     assert not all(c["passed"] for c in verifier_checks(unanswerable, "withheld"))
+
+
+def test_a_withheld_rubric_item_is_graded_on_one_criterion_code_writes_from_the_result():
+    from autodata.evals.format_rules import check_format
+
+    parsed = WithheldItemOut(question="What are the roots of the characteristic equation?", question_type="x")
+    item = to_item(parsed, RECURRENCE, "roots 2 and 3", mode="rubric")
+    assert [c["points"] for c in item["rubric"]] == [3]
+    assert "roots 2 and 3" in item["rubric"][0]["description"]
+    assert all(r.passed for r in check_format(item, "rubric")), check_format(item, "rubric")
+    assert to_item(parsed, RECURRENCE, "roots 2 and 3", mode="verifiable")["rubric"] == []
+    case = {**item, "kind": "case"}
+    assert not all(r.passed for r in check_format(case, "rubric"))  # a case rubric still needs 2-4
+
+
+def test_a_result_given_as_a_reason_is_asked_for_with_why():
+    from autodata.evals.withheld import relation_of
+
+    because = "The gain was smallest when all requests had the same length, because then sequences finish."
+    assert relation_of(because, "then sequences finish") == "reason"
+    assert relation_of(RECURRENCE, "roots 2 and 3") == "consequence"
+    assert relation_of(RECURRENCE, "not there") == "consequence"
