@@ -61,6 +61,9 @@ class RejectedRecord(BaseModel):
     failed), so every rejected question can be read in full."""
     duplicate_of: str | None = None
     """With reason ``duplicate``: the id of the accepted item this one near-duplicates."""
+    feedback_next: str | None = None
+    """The orchestrator's feedback sent into the unit's next round (what that round's challenger read);
+    None when no round followed, and in runs written before it was recorded."""
 
 
 class JsonlWriter:

@@ -225,9 +225,21 @@ def accepted_record(acc: dict[str, Any], values: dict[str, Any], models: dict[st
     return AcceptedRecord(**{**acc, "source": Source(**acc["source"]), "models": {**models, **used}})
 
 
+def feedback_sent_after(values: dict[str, Any]) -> list[str | None]:
+    """Per round of the unit, the feedback sent into the round after it: the next round's ``feedback``;
+    after the last round, the state's ``feedback`` if the feedback node ran since (the attempt moved on:
+    a unit stopped by the budget mid-round). None when nothing was sent or it was not recorded."""
+    rounds = values.get("rounds", [])
+    sent: list[str | None] = [r.get("feedback") for r in rounds[1:]]
+    if rounds:
+        moved_on = values.get("attempt", 0) > rounds[-1]["attempt"]
+        sent.append(values.get("feedback") if moved_on and values.get("status") == "running" else None)
+    return sent
+
+
 def rejected_records(values: dict[str, Any], tid: str) -> list[RejectedRecord]:
     records = []
-    for r in values.get("rounds", []):
+    for r, feedback_next in zip(values.get("rounds", []), feedback_sent_after(values), strict=True):
         if r["reason"] == "accepted":
             continue
         records.append(
@@ -249,6 +261,7 @@ def rejected_records(values: dict[str, Any], tid: str) -> list[RejectedRecord]:
                     {"index": s["index"], "reason": s["reason"], "feedback": s["feedback"], "item": s["item"]}
                     for s in r["screenings"]
                 ],
+                feedback_next=feedback_next or None,
             )
         )
     return records

@@ -96,6 +96,9 @@ class RoundRecord(TypedDict):
     strong_mean: float | None
     gap: float | None
     judge_check: NotRequired[JudgeCheck | None]
+    feedback: NotRequired[str]
+    """The orchestrator's feedback this round's challenger was sent (empty in a unit's first round; absent
+    from rounds checkpointed before it was recorded)."""
 
 
 Status = Literal["running", "accepted", "exhausted", "failed"]

@@ -52,6 +52,7 @@ def round_record(state: SelfInstructState, reason: str, detail: str, item: Item 
         strong_mean=strong_mean,
         gap=gap,
         judge_check=state.get("judge_check"),
+        feedback=state.get("feedback") or "",
     )
 
 

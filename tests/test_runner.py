@@ -151,3 +151,37 @@ async def test_review_decisions_reach_the_graph_and_deferred_items_stay_pending(
     summary = await Runner(out, RunContext(models=resumed, review=True), reviewer=approve).run(documents)
     assert len(approvals) == 1 and len(read(out / "accepted.jsonl")) == 1
     assert all(m.seen == [] for m in resumed.models.values())  # the decision resumed the checkpoint
+
+
+async def test_a_rejected_round_records_the_feedback_sent_into_the_next_round(tmp_path):
+    out = tmp_path / "run"
+    models = registry(weak=[RIGHT, RIGHT, WRONG])
+    await Runner(out, RunContext(models=models, samples=2), concurrency=1).run(docs(tmp_path, 1))
+    [rejected] = read(out / "rejected.jsonl")
+    RejectedRecord.model_validate(rejected)
+    sent = rejected["feedback_next"]
+    assert "TOO EASY" in sent and rejected["question"] in sent and "advice" in sent
+    assert sent in models.prompts("challenger")[1]  # exactly what the round-2 challenger was given
+
+
+def test_feedback_next_of_the_last_round_of_a_stopped_unit_is_the_state_s_feedback():
+    from autodata.runner import rejected_records
+
+    def round_(n):
+        return {
+            "round": n, "attempt": n, "counted": True, "reason": "too_easy", "detail": "", "item": None,
+            "screenings": [], "weak_scores": [], "strong_scores": [], "weak_mean": None,
+            "strong_mean": None, "gap": None, "feedback": f"sent before round {n}",
+        }  # fmt: skip
+
+    values = {"source": "d.md", "span": [0, 5], "rounds": [round_(1), round_(2)], "status": "running"}
+    # the feedback node ran after round 2 (attempt 3), but the budget stopped round 3 before it ended
+    records = rejected_records({**values, "attempt": 3, "feedback": "sent before round 3"}, "t")
+    assert [r.feedback_next for r in records] == ["sent before round 2", "sent before round 3"]
+    # the unit ended after round 2: nothing was sent after it
+    assert [r.feedback_next for r in rejected_records({**values, "attempt": 2}, "t")][-1] is None
+    # rounds of a run written before the feedback was recorded: none known, the records still validate
+    old = [{k: v for k, v in r.items() if k != "feedback"} for r in values["rounds"]]
+    assert [r.feedback_next for r in rejected_records({**values, "rounds": old}, "t")] == [None, None]
+    written_before = {k: v for k, v in records[0].model_dump().items() if k != "feedback_next"}
+    assert RejectedRecord.model_validate(written_before).feedback_next is None
