@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from autodata import aio, evaluate_cli, export_cli, optimize_cli, report_cli, taxonomy_cli
+from autodata import aio, evaluate_cli, export_cli, optimize_cli, report_cli, show_cli, taxonomy_cli
 from autodata.cache import ResponseCache
 from autodata.checkpointers import describe as describe_checkpointer
 from autodata.cli_support import loop_settings, open_models, quiet_tracing
@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_cli.add_parser(sub)
     optimize_cli.add_parser(sub)
     report_cli.add_parser(sub)
+    show_cli.add_parser(sub)
     taxonomy_cli.add_parser(sub)
     status = sub.add_parser("status", help="progress of a running or finished run")
     status.add_argument("run_dir")
@@ -582,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         return optimize_cli.run(args)
     if args.command == "report":
         return report_cli.run(args)
+    if args.command == "show":
+        return show_cli.run(args)
     if args.command == "taxonomy":
         return taxonomy_cli.run(args)
     if args.command == "status":
