@@ -4,8 +4,11 @@ Per run: weak vs strong score distributions, the gap distribution, rounds per ac
 reasons (``rejected.jsonl``) and the taxonomy distribution (``taxonomy.json`` from ``autodata taxonomy``,
 when present). With several runs, a side-by-side comparison table and chart: metrics from
 ``evaluation.json`` (``autodata evaluate``) when a run has one, otherwise computed from ``accepted.jsonl``
-(the generation-time scores). Plots are matplotlib PNGs embedded as base64; the page loads nothing from
-anywhere (no external URLs, CSS or JS), so it can be mailed or archived as a single file.
+(the generation-time scores). Then the data itself (:mod:`autodata.report_units`): every accepted item in
+full, a sample of rejected rounds per reason, each unit's trajectory, and a filter by document and reason.
+Plots are matplotlib PNGs embedded as base64; the page loads nothing from anywhere (no external URLs, CSS
+or JS; one inline script runs the filter, and without it everything is shown), so it can be mailed or
+archived as a single file.
 """
 
 from __future__ import annotations
@@ -266,7 +269,8 @@ def taxonomy_table(taxonomy: dict[str, Any]) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def run_section(run: dict[str, Any]) -> str:
+def run_section(run: dict[str, Any], data: str = "") -> str:
+    """The run's statistics, then ``data`` (its items and trajectories, :mod:`autodata.report_units`)."""
     accepted, rejected = run["accepted"], run["rejected"]
     parts = [f'<section class="run"><h2>Run: {_esc(run["name"])}</h2>']
     parts.append(
@@ -302,6 +306,8 @@ def run_section(run: dict[str, Any]) -> str:
         if taxonomy.get("distribution"):
             parts.append(f"<div class='plots'>{_img(plot_taxonomy(taxonomy), 'taxonomy distribution')}</div>")
             parts.append(taxonomy_table(taxonomy))
+    if data:
+        parts.append(data)
     parts.append("</section>")
     return "\n".join(parts)
 
@@ -309,22 +315,29 @@ def run_section(run: dict[str, Any]) -> str:
 def build_report(run_dirs: list[str | Path], title: str = "autodata report") -> str:
     if not run_dirs:
         raise ReportError("give at least one run directory")
+    from autodata import report_units  # it reads runs through this module
+    from autodata.trajectory import unit_trajectories
+
     runs = [load_run(d) for d in run_dirs]
+    units = [unit_trajectories(r["accepted"], r["rejected"]) for r in runs]
     computed = [run_metrics(r) for r in runs]
     metrics = [m for m, _ in computed]
     sources = [s for _, s in computed]
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = [f"<h1>{_esc(title)}</h1>", f'<p class="note">{len(runs)} run(s); generated {stamp}</p>']
+    body.append(report_units.filter_bar(units))
     heading = "Comparison" if len(runs) > 1 else "Metrics"
     body.append(f"<section><h2>{heading}</h2>")
     body.append(metrics_table(runs, metrics, sources))
     if len(runs) > 1 and any(m.get("weak_mean") is not None for m in metrics):
         body.append(f"<div class='plots'>{_img(plot_comparison(runs, metrics), 'runs compared')}</div>")
     body.append("</section>")
-    body.extend(run_section(r) for r in runs)
+    for n, (run, run_units) in enumerate(zip(runs, units, strict=True), 1):
+        body.append(run_section(run, report_units.data_sections(run_units, f"r{n}-")))
+    body.append(f"<script>{report_units.FILTER_JS}</script>")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_esc(title)}</title><style>{CSS}</style></head>\n<body>\n"
+        f"<title>{_esc(title)}</title><style>{CSS}{report_units.CSS}</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
     )

@@ -20,7 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from autodata.trajectory import ACCEPTED, Round, Unit, find_units, read_trajectories
+from autodata.trajectory import ACCEPTED, Round, Unit, find_units, read_trajectories, scores_text
 
 EXIT_USAGE = 2
 LISTED_IN_ERRORS = 10
@@ -40,21 +40,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the unit(s) as JSON")
     parser.set_defaults(handler=run)
     return parser
-
-
-def _side(label: str, values: list[float], mean: float | None) -> str:
-    if not values:
-        return f"{label} -"
-    return f"{label} {', '.join(f'{v:.2f}' for v in values)} (mean {'-' if mean is None else f'{mean:.2f}'})"
-
-
-def scores_line(r: Round | dict[str, Any]) -> str:
-    """``weak 0.00, 1.00 (mean 0.50) · strong - · gap -`` (a side that did not run: ``-``)."""
-    gap = "-" if r["gap"] is None else f"{r['gap']:+.2f}"
-    return (
-        f"{_side('weak', r['weak_scores'], r['weak_mean'])} · "
-        f"{_side('strong', r['strong_scores'], r['strong_mean'])} · gap {gap}"
-    )
 
 
 def rubric_lines(rubric: list[dict[str, Any]]) -> str:
@@ -96,7 +81,7 @@ def round_panel(r: Round) -> Panel:
         for v in r["verdicts"]
     ]
     row("verdicts", "\n".join(verdicts))
-    row("scores", scores_line(r))
+    row("scores", scores_text(r))
     row("detail", r["detail"])
     if item is not None:
         row("context", item.get("context"))

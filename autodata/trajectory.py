@@ -145,7 +145,7 @@ def unit_trajectories(accepted: list[dict[str, Any]], rejected: list[dict[str, A
                 id=unit_id(path, list(span)),
                 source=path,
                 document=document_of(path),
-                name=Path(path).name or path,
+                name=Path(path).name or path or "(no source)",
                 span=list(span),
                 outcome=ACCEPTED if items else "not accepted",
                 reasons=list(dict.fromkeys(r["reason"] for r in rounds)),
@@ -160,6 +160,21 @@ def read_trajectories(run_dir: str | Path) -> list[Unit]:
     """Every unit of the run in ``run_dir`` (``ReportError`` when it is not a run directory)."""
     run = load_run(run_dir)
     return unit_trajectories(run["accepted"], run["rejected"])
+
+
+def _side(label: str, values: list[float], mean: float | None) -> str:
+    if not values:
+        return f"{label} -"
+    return f"{label} {', '.join(f'{v:.2f}' for v in values)} (mean {'-' if mean is None else f'{mean:.2f}'})"
+
+
+def scores_text(r: Round | dict[str, Any]) -> str:
+    """``weak 0.00, 1.00 (mean 0.50) · strong - · gap -`` (a side that did not run: ``-``)."""
+    gap = "-" if r["gap"] is None else f"{r['gap']:+.2f}"
+    return (
+        f"{_side('weak', r['weak_scores'], r['weak_mean'])} · "
+        f"{_side('strong', r['strong_scores'], r['strong_mean'])} · gap {gap}"
+    )
 
 
 def _resolved(path: str) -> str:
