@@ -85,13 +85,20 @@ def _expression(span: str) -> str:
     return " ".join(words[start:])
 
 
+def _span(match: re.Match) -> str:
+    """The result a match states: a formula without its naming words, a reason without its "then"
+    ("because then sequences finish together" -> "sequences finish together")."""
+    span = _expression(match.group("result").strip().rstrip("."))
+    return re.sub(r"^then\s+", "", span, flags=re.IGNORECASE) if " " in span else span
+
+
 def result_spans(passage: str) -> list[str]:
     """What the passage works out, in order: the clause after ", so", ", with", "gives", "because" ... up to
     the clause's end, each at most MAX_RESULT_WORDS words (a formula without the words naming it)."""
     text = _flat(passage)
     spans = []
     for match in _RESULT.finditer(text):
-        span = _expression(match.group("result").strip().rstrip("."))
+        span = _span(match)
         if 1 <= len(span.split()) <= MAX_RESULT_WORDS and span not in spans:
             spans.append(span)
     return spans
@@ -102,7 +109,7 @@ def relation_of(passage: str, result: str) -> str:
     comes before it ("..., because ..."), else ``"consequence"`` (what the question asks for then differs:
     why the fact before it holds, or what follows)."""
     for match in _RESULT.finditer(_flat(passage)):
-        if _expression(match.group("result").strip().rstrip(".")) == result:
+        if _span(match) == result:
             return "reason" if match.group("connective").lower() == "because" else "consequence"
     return "consequence"
 

@@ -57,7 +57,7 @@ def test_code_finds_what_a_passage_works_out_and_asks_for_one_with_a_premise_lef
     assert chosen_result(RECURRENCE) == "roots 2 and 3"  # its equation stays in the context
     assert result_spans("Copies may be made in any medium, with or without modifications, by anyone.") == []
     because = "The gain was smallest when all requests had the same length, because then sequences finish."
-    assert result_spans(because) == ["then sequences finish"]
+    assert result_spans(because) == ["sequences finish"]  # the reason, without its "then"
 
 
 def test_a_withheld_item_answers_with_the_source_and_does_not_leak():
@@ -121,6 +121,6 @@ def test_a_result_given_as_a_reason_is_asked_for_with_why():
     from autodata.evals.withheld import relation_of
 
     because = "The gain was smallest when all requests had the same length, because then sequences finish."
-    assert relation_of(because, "then sequences finish") == "reason"
+    assert relation_of(because, "sequences finish") == "reason"
     assert relation_of(RECURRENCE, "roots 2 and 3") == "consequence"
     assert relation_of(RECURRENCE, "not there") == "consequence"
