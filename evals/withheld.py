@@ -18,6 +18,10 @@ _CLAUSE = re.compile(
 )
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 """Where one sentence ends and the next begins (also the focus passages' splitter, autodata/windows.py)."""
+_NAMED_FORMULA_HEAD = re.compile(
+    r"\b(?:is|are|equals|has|have|becomes)\s+(?:the|a|an)\s+(?:[A-Za-z-]{2,}\s+){1,2}$", re.IGNORECASE
+)
+"""A head that ends naming what follows ("... has the fixed point "): a result formula is cut there."""
 MIN_KEPT_WORDS = 4
 """A sentence cut to fewer words than this before its result is dropped whole."""
 
@@ -35,11 +39,14 @@ def _find(result: str, text: str) -> int:
 def withhold(passage: str, result: str) -> str | None:
     """The passage without ``result``: the sentences before the one that states it, that sentence up to the
     last clause boundary before the result (ended with a full stop), and the sentences after it that do not
-    repeat the result. None when ``result`` is not copied from the passage."""
+    repeat the result (nor, for an equation, its left-hand side). None when ``result`` is not copied from
+    the passage."""
     text = _flat(passage)
     start = _find(result, text)
     if start < 0:
         return None
+    # a later "G(x) = ..." gives an equation's answer again in another form ("G(x) = 2/(1 - 2x) - 1/(1 - x)")
+    restated = f"{result.split('=')[0].strip().lower()} =" if result.count("=") == 1 else ""
     sentences, offset = [], 0
     for piece in SENTENCE_BREAK.split(text):
         sentences.append((offset, piece))
@@ -51,12 +58,13 @@ def withhold(passage: str, result: str) -> str | None:
             kept.append(sentence)
         elif s_start <= start < s_end:
             head = sentence[: start - s_start]
-            cuts = [m.start() for m in _CLAUSE.finditer(head)]
-            head = head[: cuts[-1]] if cuts else ""
+            if not _NAMED_FORMULA_HEAD.search(head):  # "... has the fixed point" reads whole without it
+                cuts = [m.start() for m in _CLAUSE.finditer(head)]
+                head = head[: cuts[-1]] if cuts else ""
             head = head.rstrip(" ,;:-")
             if len(head.split()) >= MIN_KEPT_WORDS:
                 kept.append(head if head[-1] in ".!?" else f"{head}.")
-        elif _find(result, sentence) < 0:
+        elif _find(result, sentence) < 0 and not (restated and restated in sentence.lower()):
             kept.append(sentence)
     return " ".join(kept)
 
@@ -92,13 +100,61 @@ def _span(match: re.Match) -> str:
     return re.sub(r"^then\s+", "", span, flags=re.IGNORECASE) if " " in span else span
 
 
+_STATING_VERB = frozenset({"is", "are", "equals", "has", "have", "becomes"})
+_MATH_TOKEN = re.compile(r"[-+*/=^<>]+|\d+|[A-Za-z]|[\w.]*[()^/*=+][\w()^/*=+.-]*")
+_OPERATOR = re.compile(r"[-+*/^=]")
+_NAMING_WORD = re.compile(r"(?!(?:which|that|for|where|when|if|to|of)\b)[A-Za-z-]{2,}", re.IGNORECASE)
+
+
+def _is_result_formula(formula: str) -> bool:
+    """An expression that can be worked out: an operator, balanced brackets, not a bare operator or number
+    and no comparison (inequalities in prose define things more often than they conclude them)."""
+    return (
+        bool(_OPERATOR.search(formula))
+        and not re.fullmatch(r"[-+*/=^<>]+", formula.split()[0])
+        and not re.fullmatch(r"[\d.,]+", formula)
+        and not re.search(r"[<>]", formula)
+        and formula.count("(") == formula.count(")")
+    )
+MAX_NAMING_WORDS = 4
+"""Words that may name a formula between its verb and itself ("has the fixed point d/(1 - c)", "is the node
+at index (k - 1) // 2")."""
+
+
+def _stated_formulas(text: str) -> list[tuple[int, str]]:
+    """Formulas the text states as what something is, has or equals ("... has the fixed point d/(1 - c);",
+    "... is the node at index (k - 1) // 2"), with their offsets: derivable results in mathematical prose.
+    A bare number is not one (a rate or a period a text stipulates cannot be worked out again)."""
+    tokens = [(m.start(), m.group()) for m in re.finditer(r"\S+", text)]
+    found: list[tuple[int, str]] = []
+    for i, (_, word) in enumerate(tokens):
+        if word.lower() not in _STATING_VERB:
+            continue
+        j = i + 1
+        while j <= i + MAX_NAMING_WORDS and j < len(tokens) and _NAMING_WORD.fullmatch(tokens[j][1]):
+            j += 1
+        run: list[str] = []
+        for _, token in tokens[j:]:
+            core = token.rstrip(".,;:")
+            if not core or not _MATH_TOKEN.fullmatch(core):
+                break
+            run.append(core)
+            if core != token:  # a clause ends with this token
+                break
+        formula = " ".join(run)
+        if run and _is_result_formula(formula):
+            found.append((tokens[j][0], formula))
+    return found
+
+
 def result_spans(passage: str) -> list[str]:
     """What the passage works out, in order: the clause after ", so", ", with", "gives", "because" ... up to
-    the clause's end, each at most MAX_RESULT_WORDS words (a formula without the words naming it)."""
+    the clause's end, and a formula it states as what something is or has, each at most MAX_RESULT_WORDS
+    words (a formula without the words naming it)."""
     text = _flat(passage)
-    spans = []
-    for match in _RESULT.finditer(text):
-        span = _span(match)
+    found = [(m.start(), _span(m)) for m in _RESULT.finditer(text)] + _stated_formulas(text)
+    spans: list[str] = []
+    for _, span in sorted(found):
         if 1 <= len(span.split()) <= MAX_RESULT_WORDS and span not in spans:
             spans.append(span)
     return spans

@@ -21,7 +21,7 @@ RECURRENCE = (
 def test_the_result_is_cut_at_the_clause_that_states_it():
     assert withhold(RECURRENCE, "2 and 3").endswith("gives the characteristic equation r^2 - 5r + 6 = 0.")
     form = withhold(RECURRENCE, "a(n) = A 2^n + B 3^n")
-    assert form.endswith("r^2 - 5r + 6 = 0, with roots 2 and 3.")
+    assert form.endswith("r^2 - 5r + 6 = 0, with roots 2 and 3, so every solution has the form.")
     assert "3^n" not in form
     assert form.startswith("A sequence satisfies a linear recurrence")  # the sentences before stay
 
@@ -29,6 +29,16 @@ def test_the_result_is_cut_at_the_clause_that_states_it():
 def test_a_later_sentence_that_repeats_the_result_goes_too():
     text = "Water expands when it freezes, so ice floats. Because ice floats, lakes freeze from the top down."
     assert withhold(text, "ice floats") == "Water expands when it freezes."
+
+
+def test_a_later_sentence_that_gives_the_equation_again_in_another_form_goes_too():
+    text = (
+        "Multiplying by x^n and summing gives G(x) - 1 = 2x G(x) + x/(1 - x), so G(x) = 1/((1 - x)(1 - 2x)). "
+        "Partial fractions give G(x) = 2/(1 - 2x) - 1/(1 - x), and therefore a(n) = 2^(n+1) - 1."
+    )
+    assert withhold(text, "G(x) = 1/((1 - x)(1 - 2x))") == (
+        "Multiplying by x^n and summing gives G(x) - 1 = 2x G(x) + x/(1 - x)."
+    )
 
 
 def test_a_result_that_is_not_in_the_passage_is_refused():
@@ -124,3 +134,22 @@ def test_a_result_given_as_a_reason_is_asked_for_with_why():
     assert relation_of(because, "sequences finish") == "reason"
     assert relation_of(RECURRENCE, "roots 2 and 3") == "consequence"
     assert relation_of(RECURRENCE, "not there") == "consequence"
+
+
+def test_a_formula_a_passage_states_as_what_something_is_or_has_is_a_result():
+    fixed = (
+        "A non-homogeneous recurrence a(n) = c a(n-1) + d with c different from 1 has the fixed point "
+        "d/(1 - c); the difference then satisfies the homogeneous recurrence."
+    )
+    assert result_spans(fixed) == ["d/(1 - c)"]
+    assert withhold(fixed, "d/(1 - c)") == (
+        "A non-homogeneous recurrence a(n) = c a(n-1) + d with c different from 1 has the fixed point."
+    )
+    assert "d/(1 - c)" not in withhold(fixed, "d/(1 - c)")
+    stated = "For a heap the parent of the node at index k is the node at index (k - 1) // 2 in the array."
+    assert result_spans(stated) == ["(k - 1) // 2"]
+    assert result_spans("The value of the licence is free of charge for all users of the work.") == []
+    assert result_spans("The rate is 5 percent and the term is 10 years for every loan we looked at.") == []
+    heap = "Heaps are arrays for which a[k] <= a[2*k+1] and a[k] <= a[2*k+2] for all k, counting from 0."
+    assert result_spans(heap) == []  # a definition by inequalities
+    assert result_spans("The call item = heapreplace(heap, item) is the same as a pop then a push.") == []
