@@ -170,6 +170,18 @@ def relation_of(passage: str, result: str) -> str:
     return "consequence"
 
 
+def reason_fact(passage: str, result: str) -> str | None:
+    """The fact a reason-``result`` explains: its sentence up to the "because" ("The gain was smallest when
+    all requests had the same length"), or None when ``result`` is no reason or that part is too short to
+    stand as a fact."""
+    text = _flat(passage)
+    for match in _RESULT.finditer(text):
+        if _span(match) == result and match.group("connective").lower() == "because":
+            fact = SENTENCE_BREAK.split(text[: match.start()])[-1].strip().rstrip(" ,;:-")
+            return fact if len(fact.split()) >= MIN_KEPT_WORDS else None
+    return None
+
+
 def chosen_result(passage: str) -> str | None:
     """The result a withheld-result item asks for: the second one the passage works out when there are
     several (the first usually has no premise left in the passage once it is cut), else the only one."""

@@ -13,7 +13,7 @@ from autodata.evals.format_rules import (
     answer_core,
 )
 from autodata.evals.grounding import grounded_context
-from autodata.evals.withheld import relation_of, withheld_result, withhold
+from autodata.evals.withheld import reason_fact, withheld_result, withhold
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
@@ -32,6 +32,9 @@ MODE_BRIEF = {
     "rubric": "an open question whose answer needs an inference that the source supports but does not state.",
 }
 
+
+REASON_TYPE = "causal explanation"
+"""The question type of a withheld reason (its question is code's: reason_question)."""
 
 ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | WithheldItemOut
 
@@ -189,11 +192,12 @@ async def write_candidate(
     return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), record
 
 
-def relation_text(relation: str, prompts_dir: str | None) -> str:
-    """What a withheld-result question asks for, by how the result follows in its passage (prompts/
-    withheld_relations.md: one "relation: text" entry a line)."""
-    entries = dict(line.split(":", 1) for line in load_lines("withheld_relations", prompts_dir))
-    return entries[relation].strip()
+def reason_question(fact: str) -> str:
+    """The question of a withheld reason, written by code (prompts/withheld_reason_question.md): asked about
+    the fact the reason explains, it cannot give the reason away, and a small model asked for it wrote
+    "Why <the reason itself>?"."""
+    lead = fact[:1].lower() + fact[1:] if fact[:1].isupper() and not fact[1:2].isupper() else fact
+    return load_prompt("withheld_reason_question").render_text(fact=lead.rstrip(". "))
 
 
 def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
@@ -209,13 +213,20 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
     # a rule or a definition gets a case item
     result = withheld_result(text)
+    fact = reason_fact(text, result) if result else None
+    if fact:  # no model call: code asks about the fact the withheld reason explains
+        parsed = WithheldItemOut(question=reason_question(fact), question_type=REASON_TYPE)
+        item = to_item(parsed, text, result, ctx.mode)
+        source, round_no, index = task["source"], task["round"], task["index"]
+        emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
+        candidate = Candidate(attempt=task["attempt"], index=task["index"], item=item, error=None)
+        return {"candidates": [{**candidate, "window": window}], "calls": []}
     schema = WithheldItemOut if result else case_schema(ctx.mode)
     prompt = "challenger_withheld" if result else "challenger"
     messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
         document=fence(reflow(text)),
         result=fence(result or ""),
-        relation=relation_text(relation_of(text, result) if result else "consequence", ctx.prompts_dir),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
         **item_prompt_values(ctx, schema),

@@ -33,7 +33,6 @@ EDITABLE = frozenset(
         "challenger_withheld",
         "example_withheld_rubric",
         "example_withheld_verifiable",
-        "withheld_relations",
     }
 )
 PROTECTED = frozenset(
@@ -44,6 +43,7 @@ PROTECTED = frozenset(
         "verifier",
         "null_answer",
         "withheld_criterion",
+        "withheld_reason_question",
         "taxonomy_discover",
         "taxonomy_consolidate",
         "taxonomy_assign",

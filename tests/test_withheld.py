@@ -127,13 +127,20 @@ def test_a_withheld_rubric_item_is_graded_on_one_criterion_code_writes_from_the_
     assert not all(r.passed for r in check_format(case, "rubric"))  # a case rubric still needs 2-4
 
 
-def test_a_result_given_as_a_reason_is_asked_for_with_why():
-    from autodata.evals.withheld import relation_of
+def test_a_result_given_as_a_reason_is_asked_for_by_code_about_the_fact_it_explains():
+    from autodata.evals.withheld import reason_fact, relation_of
+    from autodata.nodes.challenger import reason_question
 
-    because = "The gain was smallest when all requests had the same length, because then sequences finish."
+    because = "The gain was smallest when all requests were alike, because then sequences finish."
     assert relation_of(because, "sequences finish") == "reason"
     assert relation_of(RECURRENCE, "roots 2 and 3") == "consequence"
     assert relation_of(RECURRENCE, "not there") == "consequence"
+    assert reason_fact(because, "sequences finish") == "The gain was smallest when all requests were alike"
+    assert reason_fact(RECURRENCE, "roots 2 and 3") is None  # a consequence: the model writes its question
+    assert reason_fact("It fell, because then the rope broke.", "the rope broke") is None  # too short
+    question = reason_question(reason_fact(because, "sequences finish"))
+    assert question == "What explains the fact that the gain was smallest when all requests were alike?"
+    assert reason_question("GPU memory ran out") == "What explains the fact that GPU memory ran out?"
 
 
 def test_a_formula_a_passage_states_as_what_something_is_or_has_is_a_result():
