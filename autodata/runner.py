@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langgraph.types import Command
+from langgraph.types import Command, Durability
 
 from autodata.checkpointers import is_postgres, open_checkpointer
 from autodata.context import RunContext
@@ -278,6 +278,7 @@ class Runner:
         reviewer: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         checkpointer: str | None = None,
         stale_after: float = 60.0,
+        durability: Durability | None = None,
     ):
         """``graph_builder(checkpointer)`` compiles the per-document graph (default: the inner loop,
         ``autodata.graphs.self_instruct.build_graph``; the CoT baseline passes its own).
@@ -285,7 +286,11 @@ class Runner:
         ``{"defer": True}`` leaves the item pending for a later run.
         ``checkpointer``: None/"sqlite" (``out_dir/checkpoints.sqlite``) or a ``postgres://`` URL; with
         Postgres, several worker processes may run the same run directory at once: each unit is claimed in
-        ``autodata_claims`` (``autodata.claims``) and a worker silent for ``stale_after`` s is taken over."""
+        ``autodata_claims`` (``autodata.claims``) and a worker silent for ``stale_after`` s is taken over.
+        ``durability``: when a unit's state reaches the checkpointer (LangGraph's ``durability``). Default:
+        ``"exit"`` (once, when the unit's graph run ends, stops or is interrupted) when the registry has a
+        response cache, since a unit cut off mid-run then replays its finished calls from the cache for
+        free; else LangGraph's ``"async"`` (every superstep)."""
         self.out_dir = Path(out_dir)
         self.graph_builder = graph_builder
         self.context = context
@@ -304,6 +309,12 @@ class Runner:
         self._thread_prefix = ""  # "<run id>/" with Postgres: one database may hold many runs
         self._write_lock = asyncio.Lock()
         self._review_lock = asyncio.Lock()
+        self.durability = durability
+
+    def _durability(self) -> Durability:
+        if self.durability is not None:
+            return self.durability
+        return "exit" if getattr(self.context.registry(), "cache", None) is not None else "async"
 
     async def _review(self, snapshot) -> dict[str, Any] | None:
         """The reviewer's decision for a pending review interrupt, or None (nothing to resume with)."""
@@ -340,7 +351,11 @@ class Runner:
             self.progress({"event": "start", "source": doc.path, "resumed": bool(snapshot.next)})
             while True:
                 async for chunk in graph.astream(
-                    graph_input, config, context=self._doc_context(doc), stream_mode="custom"
+                    graph_input,
+                    config,
+                    context=self._doc_context(doc),
+                    stream_mode="custom",
+                    durability=self._durability(),
                 ):
                     self.progress(chunk)
                 snapshot = await graph.aget_state(config)

@@ -88,7 +88,8 @@ def run_to_completion(cmd: list[str]) -> subprocess.CompletedProcess:
 def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(tmp_path):
     docs = write_documents(tmp_path / "docs")
     killed_out, clean_out = tmp_path / "killed", tmp_path / "clean"
-    with serve_in_thread(FakeOpenAIServer(latency=0.05)) as base_url:
+    server = FakeOpenAIServer(latency=0.05)
+    with serve_in_thread(server) as base_url:
         proc = subprocess.Popen(
             command(docs, killed_out, base_url),
             cwd=ROOT,
@@ -113,7 +114,13 @@ def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(tmp_path):
         interrupted = {a["id"] for a in read_jsonl(killed_out / "accepted.jsonl")}
 
         run_to_completion(command(docs, killed_out, base_url))  # the same command resumes
+        sent_killed_and_resumed = server.stats()["requests"]
         run_to_completion(command(docs, clean_out, base_url))
+        sent_clean = server.stats()["requests"] - sent_killed_and_resumed
+
+    # no call answered before the kill is sent again (the response cache replays it): at most the requests
+    # in flight when it died are repeated (one document at a time, at most k = 2 parallel requests)
+    assert sent_clean <= sent_killed_and_resumed <= sent_clean + 2
 
     accepted = read_jsonl(killed_out / "accepted.jsonl")
     rejected = read_jsonl(killed_out / "rejected.jsonl")
