@@ -19,10 +19,12 @@ from typing import Any, NamedTuple, NotRequired, TypeVar
 import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableBinding
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
 
 from autodata.cache import cache_key
+from autodata.chat_call import ChatRequest, generate
 from autodata.local_server import LocalServerCrashed
 from autodata.models import ModelRegistry
 
@@ -426,8 +428,7 @@ async def call_text(
     (it keys the response cache). An empty reply is a failed call, unless ``allow_empty`` (a solver's empty
     reply is a wrong answer, not a server problem): then it comes back as ``""``."""
     state = _Attempts(registry, role, sample)
-    chat = registry.chat(role)
-    runnable = chat.bind(**_request_kwargs(registry, role, None))
+    runnable = ChatRequest(registry.chat(role), _request_kwargs(registry, role, None))
     try:
         reply = await state.invoke(runnable, messages, _run_config(role, state.settings.model, metadata))
     except (BudgetExhausted, LocalServerCrashed):
@@ -457,16 +458,8 @@ class _SamplesInOneRequest:
         self.chat, self.k, self.kwargs = chat, k, kwargs
 
     async def ainvoke(self, messages: list[BaseMessage], config: dict | None = None) -> AIMessage:
-        config = config or {}
-        result = await self.chat.agenerate(
-            [messages],
-            n=self.k,
-            tags=config.get("tags"),
-            metadata=config.get("metadata"),
-            run_name=config.get("run_name"),
-            **self.kwargs,
-        )
-        generations = result.generations[0]
+        result = await generate(self.chat, messages, config or {}, {"n": self.k, **self.kwargs})
+        generations = result.generations
         texts = [
             {"text": g.text, "finish_reason": (g.generation_info or {}).get("finish_reason")}
             for g in generations
@@ -556,12 +549,15 @@ async def call_structured(
     state = _Attempts(registry, role, sample, {"schema": schema.__name__, "method": method})
     chat = registry.chat(role)
     config = _run_config(role, state.settings.model, metadata)
+    runnable: Any
     if method == "function_calling":
         runnable = chat.bind_tools(
             [_tool(schema)], tool_choice=schema.__name__, **_request_kwargs(registry, role, None)
         )
+        if isinstance(runnable, RunnableBinding):  # the tools as request arguments, sent by ChatRequest
+            runnable = ChatRequest(runnable.bound, dict(runnable.kwargs))
     else:
-        runnable = chat.bind(**_request_kwargs(registry, role, _response_format(method, schema)))
+        runnable = ChatRequest(chat, _request_kwargs(registry, role, _response_format(method, schema)))
 
     conversation = list(messages)
     last_error = "no reply"
