@@ -61,7 +61,8 @@ class EndpointLimiter:
         if self._semaphore is not None:
             await self._semaphore.acquire()
         try:
-            await self._admit()
+            if self.requests_per_minute or self.tokens_per_minute:  # else there is nothing to wait for
+                await self._admit()
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:

@@ -11,6 +11,7 @@ Pure functions, no I/O. Every rule returns a :class:`~autodata.evals.format_rule
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -317,11 +318,17 @@ def label_domains(label: str) -> set[str]:
     return {d for d, (stems, _) in DOMAINS.items() if any(w.startswith(s) for w in words for s in stems)}
 
 
+def _has_prefix(words: list[str], stem: str) -> bool:
+    """Whether a word of the sorted ``words`` starts with ``stem`` (then the first one not below it does)."""
+    i = bisect.bisect_left(words, stem)
+    return i < len(words) and words[i].startswith(stem)
+
+
 def source_domains(source: str) -> set[str]:
-    words = set(_norm_words(source))
+    words = sorted(set(_norm_words(source)))
     present = set()
     for domain, (label_stems, stems) in DOMAINS.items():
-        hits = {s for s in (*stems, *label_stems) if any(w.startswith(s) for w in words)}
+        hits = {s for s in (*stems, *label_stems) if _has_prefix(words, s)}
         if len(hits) >= DOMAIN_PRESENCE:
             present.add(domain)
     return present
