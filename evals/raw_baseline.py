@@ -106,7 +106,7 @@ def one_raw_run(
     under cProfile, whose top entries it prints first."""
     import openai.types.chat  # noqa: F401  (imported before the clock, as the pipeline's child does)
 
-    from autodata import aio
+    from autodata.aio import loop_factory
 
     steps = json.loads(Path(pattern_path).read_text(encoding="utf-8"))
     profiler = cProfile.Profile(time.process_time) if profile else None
@@ -114,7 +114,8 @@ def one_raw_run(
     started = time.perf_counter()
     if profiler is not None:
         profiler.enable()
-    calls = aio.run(raw_chains(base_url, steps, docs, concurrency))
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:  # uvloop as the pipeline, nothing else
+        calls = runner.run(raw_chains(base_url, steps, docs, concurrency))
     if profiler is not None:
         profiler.disable()
     wall = time.perf_counter() - started
