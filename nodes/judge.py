@@ -123,10 +123,17 @@ async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple
     }, [record]
 
 
+def graded_on_rubric(mode: str, item: Item) -> bool:
+    """Rubric runs grade on the item's rubric, except a withheld-result item: its reference is the source's
+    own result, and a small judge let rambling answers "meet" a one-criterion rubric naming it where it
+    told them apart when asked whether they are equivalent to it (docs/RESULTS.md)."""
+    return mode == "rubric" and item.get("kind") != "withheld"
+
+
 async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     phase = state["phase"]
     item = state["current"]
-    grade = grade_rubric if context(runtime).mode == "rubric" else _grade_verifiable
+    grade = grade_rubric if graded_on_rubric(context(runtime).mode, item) else _grade_verifiable
 
     async def one(sample: Sample) -> tuple[Sample, list[CallRecord]]:
         if sample["answer"] is None:  # the solver call failed: nothing to grade, no score

@@ -7,6 +7,7 @@ from typing import Literal
 from langgraph.types import Send
 
 from autodata.evals.acceptance import weak_gate
+from autodata.nodes.judge import graded_on_rubric
 from autodata.state import ChallengerTask, SelfInstructState
 from autodata.windows import window_for
 
@@ -34,11 +35,13 @@ def dispatch_challengers(state: SelfInstructState) -> list[Send]:
 
 
 def after_verifier(state: SelfInstructState) -> Literal["judge_check", "weak_solver", "decide"]:
-    """A screened item goes to the judge check (rubric items: can the judge tell answers apart?) or, for
-    verifiable items, which code grades, straight to the weak solver."""
-    if not state.get("current"):
+    """A screened item goes to the judge check (items graded on a rubric: can the judge tell answers apart?)
+    or, for items graded for equivalence with their reference (nodes/judge.py: graded_on_rubric), straight
+    to the weak solver."""
+    item = state.get("current")
+    if not item:
         return "decide"
-    return "judge_check" if state.get("mode") == "rubric" else "weak_solver"
+    return "judge_check" if graded_on_rubric(state.get("mode") or "rubric", item) else "weak_solver"
 
 
 def after_judge_check(state: SelfInstructState) -> Literal["weak_solver", "decide"]:

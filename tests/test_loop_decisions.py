@@ -220,3 +220,30 @@ async def test_runner_writes_every_accepted_item_of_a_unit(tmp_path):
     summary = await Runner(tmp_path / "run", context).run([Document(path=str(tmp_path / "d.md"), text=DOC)])
     lines = (tmp_path / "run" / "accepted.jsonl").read_text().splitlines()
     assert summary.accepted == 2 and len(lines) == 2 and len({line for line in lines}) == 2
+
+
+WORKS_OUT = (
+    "A sequence satisfies a linear recurrence when each term is a fixed combination of the earlier terms. "
+    "Substituting a(n) = r^n gives the characteristic equation r^2 - 5r + 6 = 0, with roots 2 and 3, "
+    "so every solution has the form a(n) = A 2^n + B 3^n."
+)
+
+
+async def test_a_withheld_result_is_graded_for_equivalence_with_the_source_in_rubric_runs_too():
+    # a small judge let a 135M ramble "meet" a one-criterion rubric; compared with the source's own result
+    # (in code, else by the equivalence judge) it did not
+    question = {"question": "What are the roots of r^2 - 5r + 6 = 0?", "question_type": "derivation"}
+    registry = FakeRegistry(
+        scripts(
+            challenger=[question],
+            weak_solver=["Final answer: 5 and 6"],
+            strong_solver=["Final answer: roots 2 and 3"],
+            judge=[{"verdict": "DIFFERENT", "reason": "other roots"}],
+        )
+    )
+    out = await run(registry, document=WORKS_OUT, mode="rubric")
+    assert out["status"] == "accepted" and out["accepted"]["answer"] == "roots 2 and 3"
+    assert out["rounds"][0].get("judge_check") is None  # no rubric check: nothing is graded on the rubric
+    graded = registry.prompts("judge")
+    assert graded and all("equivalent to a reference answer" in p for p in graded)  # never the rubric
+    assert not any("I don't know" in p for p in graded)
