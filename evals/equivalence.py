@@ -208,12 +208,12 @@ def answers_equivalent(reference: str, candidate: str) -> bool | None:
         # the same answer with a negation added or removed is the opposite answer
         same = [t for t in ref if t not in NEGATIONS] == [t for t in cand if t not in NEGATIONS]
         return False if same else None
+    if contains_whole(ref, cand):  # before the symbolic test, which reads "int (1000)" as a product
+        return True
     if _is_mathy(reference) and _is_mathy(candidate):
         same = symbolic_equal(reference, candidate)
         if same is not None:
             return same
     if differ_only_in_numbers(ref, cand):
         return False
-    if contains_whole(ref, cand):
-        return True
     return None
