@@ -15,6 +15,7 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 
 from autodata.context import RunContext
+from autodata.graphs.inline import on_loop
 from autodata.nodes.cot_challenger import cot_challenger
 from autodata.nodes.cot_score import after_judge, after_verifier, score
 from autodata.nodes.judge import judge
@@ -26,20 +27,20 @@ from autodata.state import SelfInstructInput, SelfInstructState
 
 def build_builder() -> StateGraph:
     builder = StateGraph(SelfInstructState, context_schema=RunContext, input_schema=SelfInstructInput)
-    builder.add_node("prepare", prepare)
+    builder.add_node("prepare", on_loop(prepare))
     builder.add_node("cot_challenger", cot_challenger)
     builder.add_node("verifier", verifier)
     builder.add_node("weak_solver", weak_solver)
     builder.add_node("strong_solver", strong_solver)
     builder.add_node("judge", judge)
-    builder.add_node("score", score)
+    builder.add_node("score", on_loop(score))
 
     builder.add_edge(START, "prepare")
     builder.add_edge("prepare", "cot_challenger")
     builder.add_edge("cot_challenger", "verifier")
-    builder.add_conditional_edges("verifier", after_verifier, ["weak_solver", "score"])
+    builder.add_conditional_edges("verifier", on_loop(after_verifier), ["weak_solver", "score"])
     builder.add_edge("weak_solver", "judge")
-    builder.add_conditional_edges("judge", after_judge, ["strong_solver", "score"])
+    builder.add_conditional_edges("judge", on_loop(after_judge), ["strong_solver", "score"])
     builder.add_edge("strong_solver", "judge")
     builder.add_edge("score", END)
     return builder

@@ -4,8 +4,9 @@
             -> strong_solver -> judge -> decide -> feedback -> challenger ... (until accepted, the round cap,
             or failed calls)
 
-``graph`` is compiled without a checkpointer (for ``langgraph dev`` / Studio); the CLI compiles with a
-SQLite saver through :func:`build_graph`.
+Plain node and routing functions are wrapped with ``on_loop`` (autodata/graphs/inline.py): LangGraph would
+run each of their calls in a thread pool. ``graph`` is compiled without a checkpointer (for ``langgraph dev``
+/ Studio); the CLI compiles with a SQLite saver through :func:`build_graph`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from langgraph.graph import END, START, StateGraph
 
 from autodata.context import RunContext
+from autodata.graphs.inline import on_loop
 from autodata.nodes.challenger import challenger
 from autodata.nodes.decide import decide
 from autodata.nodes.feedback import feedback
@@ -33,26 +35,28 @@ from autodata.state import ChallengerTask, SelfInstructInput, SelfInstructState
 
 def build_builder() -> StateGraph:
     builder = StateGraph(SelfInstructState, context_schema=RunContext, input_schema=SelfInstructInput)
-    builder.add_node("prepare", prepare)
+    builder.add_node("prepare", on_loop(prepare))
     builder.add_node("challenger", challenger, input_schema=ChallengerTask)
     builder.add_node("verifier", verifier)
     builder.add_node("judge_check", judge_check)
     builder.add_node("weak_solver", weak_solver)
     builder.add_node("strong_solver", strong_solver)
     builder.add_node("judge", judge)
-    builder.add_node("decide", decide)
+    builder.add_node("decide", on_loop(decide))
     builder.add_node("feedback", feedback)
 
     builder.add_edge(START, "prepare")
-    builder.add_conditional_edges("prepare", dispatch_challengers, ["challenger"])
+    builder.add_conditional_edges("prepare", on_loop(dispatch_challengers), ["challenger"])
     builder.add_edge("challenger", "verifier")
-    builder.add_conditional_edges("verifier", after_verifier, ["judge_check", "weak_solver", "decide"])
-    builder.add_conditional_edges("judge_check", after_judge_check, ["weak_solver", "decide"])
+    builder.add_conditional_edges(
+        "verifier", on_loop(after_verifier), ["judge_check", "weak_solver", "decide"]
+    )
+    builder.add_conditional_edges("judge_check", on_loop(after_judge_check), ["weak_solver", "decide"])
     builder.add_edge("weak_solver", "judge")
-    builder.add_conditional_edges("judge", after_judge, ["strong_solver", "decide"])
+    builder.add_conditional_edges("judge", on_loop(after_judge), ["strong_solver", "decide"])
     builder.add_edge("strong_solver", "judge")
-    builder.add_conditional_edges("decide", after_decide, ["feedback", END])
-    builder.add_conditional_edges("feedback", dispatch_challengers, ["challenger"])
+    builder.add_conditional_edges("decide", on_loop(after_decide), ["feedback", END])
+    builder.add_conditional_edges("feedback", on_loop(dispatch_challengers), ["challenger"])
     return builder
 
 
