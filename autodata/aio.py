@@ -41,8 +41,7 @@ def tune_gc() -> None:
     if _gc_tuned:
         return
     _gc_tuned = True
-    gc.collect()
-    gc.freeze()
+    gc.freeze()  # no collection first: it would take ~0.1 s, and after the imports nothing is garbage
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(10_000, older, oldest)
 

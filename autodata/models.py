@@ -48,6 +48,7 @@ class OpenAIModelRegistry:
         )
         self._models_outside_loop: dict[str, BaseChatModel] = {}
         self._lock = threading.Lock()
+        self._sync_http: httpx.Client | None = None
 
     def settings(self, role: str) -> RoleModel:
         return self.config.role(role)
@@ -98,6 +99,11 @@ class OpenAIModelRegistry:
             client = aiohttp_client(base_url)
             if client is not None:
                 kwargs["http_async_client"] = client
+        if self._sync_http is None:
+            # every ChatOpenAI also builds a synchronous SDK client, which autodata never calls; by default
+            # each gets its own HTTP pool and TLS context (about 30 ms of CPU per role)
+            self._sync_http = httpx.Client()
+        kwargs["http_client"] = self._sync_http
         return ChatOpenAI(
             model=settings.model,
             base_url=base_url,
