@@ -76,9 +76,10 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=None,
+        # the demo's 3 documents side by side: its time budget then leaves each of them rounds
+        default=3 if demo else None,
         help="documents in flight at once (default: 1 on embedded models, whose CPU servers "
-        "serialise requests; 4 otherwise)",
+        "serialise requests; 4 otherwise" + ("; the demo: its 3 documents at once)" if demo else ")"),
     )
     add_model_args(parser)
     parser.add_argument(

@@ -78,3 +78,13 @@ def test_no_model_is_built_until_asked(monkeypatch):
     assert registry.describe()["weak_solver"] == "gpt-4o-mini"  # no key needed to describe
     with pytest.raises(ConfigError):
         registry.chat("judge")
+
+
+def test_the_demo_works_on_its_documents_side_by_side_within_its_time_budget():
+    # sequentially, the first two documents' rounds used up the 540 s before the third document (the one
+    # whose results a small strong solver re-derives) had its second round
+    from autodata.cli import build_parser
+
+    demo = build_parser().parse_args(["demo"])
+    assert demo.concurrency == 3 and demo.max_rounds == 5 and demo.budget_seconds == 540.0
+    assert build_parser().parse_args(["generate", "doc.md", "--out", "o"]).concurrency is None
