@@ -81,10 +81,10 @@ def test_no_model_is_built_until_asked(monkeypatch):
 
 
 def test_the_demo_works_on_its_documents_side_by_side_within_its_time_budget():
-    # sequentially, the first two documents' rounds used up the 540 s before the third document (the one
+    # sequentially, the first two documents' rounds used up the budget before the third document (the one
     # whose results a small strong solver re-derives) had its second round
     from autodata.cli import build_parser
 
     demo = build_parser().parse_args(["demo"])
-    assert demo.concurrency == 3 and demo.max_rounds == 5 and demo.budget_seconds == 540.0
+    assert demo.concurrency == 3 and demo.max_rounds == 5 and demo.budget_seconds == 450.0
     assert build_parser().parse_args(["generate", "doc.md", "--out", "o"]).concurrency is None
