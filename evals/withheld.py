@@ -160,26 +160,30 @@ def result_spans(passage: str) -> list[str]:
     return spans
 
 
+def _result_match(passage: str, result: str) -> tuple[str, re.Match] | None:
+    """The flattened passage and the connective match that states ``result`` in it (result_spans' own)."""
+    text = _flat(passage)
+    match = next((m for m in _RESULT.finditer(text) if _span(m) == result), None)
+    return (text, match) if match else None
+
+
 def relation_of(passage: str, result: str) -> str:
     """How ``result`` follows in ``passage``: ``"reason"`` when the passage gives it as the reason for what
-    comes before it ("..., because ..."), else ``"consequence"`` (what the question asks for then differs:
-    why the fact before it holds, or what follows)."""
-    for match in _RESULT.finditer(_flat(passage)):
-        if _span(match) == result:
-            return "reason" if match.group("connective").lower() == "because" else "consequence"
-    return "consequence"
+    comes before it ("..., because ..."), else ``"consequence"``."""
+    found = _result_match(passage, result)
+    return "reason" if found and found[1].group("connective").lower() == "because" else "consequence"
 
 
 def reason_fact(passage: str, result: str) -> str | None:
     """The fact a reason-``result`` explains: its sentence up to the "because" ("The gain was smallest when
     all requests had the same length"), or None when ``result`` is no reason or that part is too short to
     stand as a fact."""
-    text = _flat(passage)
-    for match in _RESULT.finditer(text):
-        if _span(match) == result and match.group("connective").lower() == "because":
-            fact = SENTENCE_BREAK.split(text[: match.start()])[-1].strip().rstrip(" ,;:-")
-            return fact if len(fact.split()) >= MIN_KEPT_WORDS else None
-    return None
+    found = _result_match(passage, result)
+    if found is None or found[1].group("connective").lower() != "because":
+        return None
+    text, match = found
+    fact = SENTENCE_BREAK.split(text[: match.start()])[-1].strip().rstrip(" ,;:-")
+    return fact if len(fact.split()) >= MIN_KEPT_WORDS else None
 
 
 def chosen_result(passage: str) -> str | None:
