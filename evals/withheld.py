@@ -207,3 +207,19 @@ def withheld_result(passage: str) -> str | None:
 def works_something_out(passage: str) -> bool:
     """Whether the withheld-result item fits the passage (see withheld_result)."""
     return withheld_result(passage) is not None
+
+
+_SUBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_']*(?:\([^()=]*\))?")
+
+
+def formula_subject(result: str, context: str) -> str | None:
+    """What a withheld equation ``NAME = ...`` solves for ("G(x)" in "G(x) = 1/((1 - x)(1 - 2x))") when the
+    context states no other equation for it: then "What is G(x)?" asks for exactly the result. None for any
+    other result (a reason, a value, an equation whose left side names nothing)."""
+    if result.count("=") != 1:
+        return None
+    left, right = (side.strip() for side in result.split("="))
+    if not right or not _SUBJECT.fullmatch(left):
+        return None
+    defined = re.compile(re.escape(left).replace(r"\ ", r"\s*") + r"\s*=(?!=)")
+    return None if defined.search(context) else left

@@ -13,7 +13,7 @@ from autodata.evals.format_rules import (
     answer_core,
 )
 from autodata.evals.grounding import grounded_context
-from autodata.evals.withheld import reason_fact, withheld_result, withhold
+from autodata.evals.withheld import formula_subject, reason_fact, withheld_result, withhold
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
@@ -35,6 +35,8 @@ MODE_BRIEF = {
 
 REASON_TYPE = "causal explanation"
 """The question type of a withheld reason (its question is code's: reason_question)."""
+FORMULA_TYPE = "derivation"
+"""The question type of a withheld equation for a named quantity (its question is code's too)."""
 
 ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | WithheldItemOut
 
@@ -141,7 +143,7 @@ def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None) -> 
         "answer_rules": answer_rules.strip(),
         "rubric_rules": f"- rubric:{rubric_rules}" if rubric_rules else "",
         "example": load_prompt(example, ctx.prompts_dir).render_text(),
-        "fields": ", ".join(schema.model_json_schema()["properties"]),
+        "fields": ", ".join(schema.model_fields),  # not model_json_schema(): ~1 ms a call
         **{k: str(v) for k, v in limits.items()},
     }
 
@@ -200,6 +202,23 @@ def reason_question(fact: str) -> str:
     return load_prompt("withheld_reason_question").render_text(fact=lead.rstrip(". "))
 
 
+def formula_question(subject: str) -> str:
+    """The question of a withheld equation for ``subject``, written by code
+    (prompts/withheld_formula_question.md): a small model asked for it put the equation itself into it."""
+    return load_prompt("withheld_formula_question").render_text(subject=subject)
+
+
+def code_question(passage: str, result: str) -> WithheldItemOut | None:
+    """The question code writes for ``result`` of ``passage``: about the fact a reason explains, or for
+    what an equation solves; None when a model must write it."""
+    if fact := reason_fact(passage, result):
+        return WithheldItemOut(question=reason_question(fact), question_type=REASON_TYPE)
+    context = withhold(passage, result)
+    if context and (subject := formula_subject(result, context)):
+        return WithheldItemOut(question=formula_question(subject), question_type=FORMULA_TYPE)
+    return None
+
+
 def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
     """A different angle every round (and for every parallel candidate of a round)."""
     angles = load_lines("angles", prompts_dir)
@@ -213,9 +232,8 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
     # a rule or a definition gets a case item
     result = withheld_result(text)
-    fact = reason_fact(text, result) if result else None
-    if fact:  # no model call: code asks about the fact the withheld reason explains
-        parsed = WithheldItemOut(question=reason_question(fact), question_type=REASON_TYPE)
+    parsed = code_question(text, result) if result else None
+    if parsed:  # no model call: code asks for the withheld reason or equation
         item = to_item(parsed, text, result, ctx.mode)
         source, round_no, index = task["source"], task["round"], task["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)

@@ -72,7 +72,7 @@ def accepted_payload(state: SelfInstructState, item: Item, record: RoundRecord, 
         "question_type": item["question_type"],
         "skills": item["skills"],
         **{key: record[key] for key in ("weak_scores", "strong_scores", "weak_mean", "strong_mean", "gap")},
-        "rounds": state["round"],
+        "rounds": item_rounds(state),
         "variant": variant,
     }
 
@@ -168,7 +168,6 @@ def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     update: dict = {"rounds": [record], "status": status}
     if verdict.accepted:
         payload = accepted_payload(state, state["current"], record, ctx.variant)
-        payload["rounds"] = item_rounds(state)
         update["accepted"] = payload  # the latest; every one is in accepted_items
         update["accepted_items"] = [payload]
     emit(

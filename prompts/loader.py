@@ -44,6 +44,7 @@ PROTECTED = frozenset(
         "null_answer",
         "withheld_criterion",
         "withheld_reason_question",
+        "withheld_formula_question",
         "taxonomy_discover",
         "taxonomy_consolidate",
         "taxonomy_assign",

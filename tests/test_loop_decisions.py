@@ -247,3 +247,28 @@ async def test_a_withheld_result_is_graded_for_equivalence_with_the_source_in_ru
     graded = registry.prompts("judge")
     assert graded and all("equivalent to a reference answer" in p for p in graded)  # never the rubric
     assert not any("I don't know" in p for p in graded)
+
+
+SUMMED = (
+    "Generating functions give the same results for the sequence a(0) = 1, a(n) = 2 a(n-1) + 1. Multiplying "
+    "the recurrence by x^n and summing gives G(x) - 1 = 2x G(x) + x/(1 - x), so G(x) = 1/((1 - x)(1 - 2x))."
+)
+
+
+async def test_a_withheld_equation_for_a_named_quantity_gets_its_question_from_code():
+    # the 1.5B, asked for this one, wrote "What is the recurrence relation for G(x) = 1/((1 - x)(1 - 2x))?"
+    registry = FakeRegistry(
+        scripts(
+            challenger=[],
+            weak_solver=["Final answer: G(x) = 1/(1 - x)"],
+            strong_solver=["Final answer: G(x) = 1/(1 - 3x + 2x^2)"],
+        )
+    )
+    out = await run(registry, document=SUMMED, mode="verifiable")
+    assert registry.prompts("challenger") == []  # no model wrote the question
+    assert out["status"] == "accepted", out["rounds"]
+    accepted = out["accepted"]
+    assert accepted["question"] == "What is G(x)?"
+    assert accepted["answer"] == "G(x) = 1/((1 - x)(1 - 2x))"
+    assert "1/((1 - x)(1 - 2x))" not in accepted["context"]
+    assert accepted["strong_scores"] == [1.0, 1.0]  # graded for equivalence in code: the same function

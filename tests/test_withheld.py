@@ -160,3 +160,22 @@ def test_a_formula_a_passage_states_as_what_something_is_or_has_is_a_result():
     heap = "Heaps are arrays for which a[k] <= a[2*k+1] and a[k] <= a[2*k+2] for all k, counting from 0."
     assert result_spans(heap) == []  # a definition by inequalities
     assert result_spans("The call item = heapreplace(heap, item) is the same as a pop then a push.") == []
+
+
+def test_an_equation_for_a_named_quantity_is_asked_for_by_code_when_the_context_does_not_define_it():
+    from autodata.evals.withheld import formula_subject
+    from autodata.nodes.challenger import formula_question
+
+    summed = "Multiplying the recurrence by x^n and summing gives G(x) - 1 = 2x G(x) + x/(1 - x)."
+    assert formula_subject("G(x) = 1/((1 - x)(1 - 2x))", summed) == "G(x)"
+    assert formula_question("G(x)") == "What is G(x)?"
+    assert formula_subject("t = sqrt(2 h/g)", "A stone falls h metres from rest, h = g t^2 / 2.") == "t"
+    # the context already states an equation for it: "What is a(n)?" would be answered by that one
+    double = "For instance, a(n) = 4 a(n-1) - 4 a(n-2) has the double root 2."
+    assert formula_subject("a(n) = (A + B n) 2^n", double) is None
+    assert formula_subject("a(n) = (A + B n) 2^n", double.replace("a(n) =", "a(n)  =")) is None
+    assert formula_subject("roots 2 and 3", summed) is None  # not an equation
+    assert formula_subject("r^2 - 5r + 6 = 0", summed) is None  # its left side names nothing
+    assert formula_subject("x = y = 2", summed) is None
+    assert formula_subject("G(x) =", summed) is None
+
