@@ -9,6 +9,7 @@ never a pass).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import re
@@ -367,21 +368,22 @@ class _Attempts:
                 self.cached = True
                 return hit
         while True:
-            if self.budget is not None:
-                self.budget.reserve()  # BudgetExhausted propagates: not retried, not a failed call
-            self.attempts += 1
             try:
-                try:
-                    if self.limiter is not None:
-                        async with self.limiter.slot():
-                            reply = await runnable.ainvoke(messages, config=config)
-                        tokens = sum(_usage(reply))
-                        self.limiter.record_tokens(tokens)
-                    else:
-                        reply = await runnable.ainvoke(messages, config=config)
-                finally:
+                # the budget is asked when the request can go out: a request that waited for the endpoint
+                # past a time budget is not sent
+                async with self.limiter.slot() if self.limiter is not None else contextlib.nullcontext():
                     if self.budget is not None:
-                        self.budget.release()
+                        self.budget.reserve()  # BudgetExhausted propagates: not retried, not a failed call
+                    self.attempts += 1
+                    try:
+                        reply = await runnable.ainvoke(messages, config=config)
+                    finally:
+                        if self.budget is not None:
+                            self.budget.release()
+                if self.limiter is not None:
+                    self.limiter.record_tokens(sum(_usage(reply)))
+            except BudgetExhausted:
+                raise
             except Exception as exc:
                 check_endpoint = getattr(self.registry, "check_endpoint", None)
                 if check_endpoint is not None:

@@ -83,6 +83,12 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def cpu_slots() -> int:
+    """How many embedded-model requests may compute at once without their threads contending: the usable
+    CPUs divided by the threads each server uses (1 on 2 cores at the default of every CPU a server)."""
+    return max(1, usable_cpus() // default_threads())
+
+
 def default_threads() -> int:
     """Threads per server: ``$AUTODATA_LLAMA_THREADS``, else every usable CPU.
 

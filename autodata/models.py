@@ -19,6 +19,9 @@ from autodata.config import ROLES, ConfigError, ModelsConfig, RoleModel
 from autodata.http_clients import aiohttp_client, running_loop
 from autodata.limits import EndpointLimiter
 
+EMBEDDED_CPU = "embedded models (one CPU)"
+"""The limiter key every embedded model's role shares."""
+
 
 @runtime_checkable
 class ModelRegistry(Protocol):
@@ -118,15 +121,21 @@ class OpenAIModelRegistry:
         return {role: self.settings(role).model for role in ROLES}
 
     def limiter(self, role: str) -> EndpointLimiter | None:
-        """The limiter of the role's endpoint (one per base URL), or None when it has no limits."""
+        """The limiter of the role's endpoint (one per base URL), or None when it has no limits. Embedded
+        models share one, the CPU: two llama.cpp servers computing at once spin against each other."""
         settings = self.settings(role)
-        if not (settings.max_parallel or settings.requests_per_minute or settings.tokens_per_minute):
+        max_parallel = settings.max_parallel
+        if settings.local:
+            from autodata.local_server import cpu_slots  # llama.cpp's side, only when a model is local
+
+            max_parallel = max_parallel or cpu_slots()
+        elif not (max_parallel or settings.requests_per_minute or settings.tokens_per_minute):
             return None
-        endpoint = settings.local or settings.base_url or "openai"
+        endpoint = EMBEDDED_CPU if settings.local else settings.base_url or "openai"
         with self._lock:
             if endpoint not in self._limiters:
                 self._limiters[endpoint] = EndpointLimiter(
-                    settings.max_parallel, settings.requests_per_minute, settings.tokens_per_minute
+                    max_parallel, settings.requests_per_minute, settings.tokens_per_minute
                 )
             return self._limiters[endpoint]
 

@@ -74,3 +74,22 @@ def test_roles_on_one_endpoint_share_a_limiter():
     assert registry.limiter("judge").max_parallel == 4
     assert OpenAIModelRegistry(load_models_config("openai", environ={})).limiter("judge") is None
     assert RoleModel(model="m").max_parallel is None
+
+
+def test_embedded_models_share_the_cpu_one_request_at_a_time(monkeypatch):
+    # two llama.cpp servers computing at once on 2 cores spin against each other: answering together they
+    # took 43-61 s with 2 threads each, one after the other about 20 s (autodata/local_server.py)
+    from autodata.config import load_models_config
+    from autodata.local_server import THREADS_ENV
+    from autodata.models import OpenAIModelRegistry
+
+    monkeypatch.setattr("autodata.local_server.usable_cpus", lambda: 2)
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    registry = OpenAIModelRegistry(load_models_config("local", environ={}))
+    weak, strong = registry.limiter("weak_solver"), registry.limiter("strong_solver")
+    assert weak is strong is registry.limiter("judge")  # the 135M and the 1.5B: one CPU
+    assert weak.max_parallel == 1
+    monkeypatch.setenv(THREADS_ENV, "1")  # one thread a server: two may compute side by side
+    assert OpenAIModelRegistry(load_models_config("local", environ={})).limiter("judge").max_parallel == 2
+    pinned = load_models_config("local", overrides=["all.max_parallel=3"], environ={})
+    assert OpenAIModelRegistry(pinned).limiter("judge").max_parallel == 3
