@@ -7,9 +7,51 @@ never flooded. ``429 Retry-After`` is honoured by the retry loop in :mod:`autoda
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import time
 from collections import deque
 from contextlib import asynccontextmanager
+
+DRAIN_FIRST = ("judge", "strong_solver", "weak_solver", "verifier", "orchestrator", "challenger")
+"""Who is served first when requests wait for a busy endpoint: the roles of a round in reverse order, so the
+rounds already started finish before a challenger call starts another (other roles, e.g. the
+meta-optimizer's, come last). Round-robin instead kept every unit's round half done when the demo's 3
+documents shared one CPU server."""
+
+
+def _priority(role: str | None) -> int:
+    return DRAIN_FIRST.index(role) if role in DRAIN_FIRST else len(DRAIN_FIRST)
+
+
+class PrioritySlots:
+    """A semaphore whose waiters are served by priority (lower first), then in arrival order."""
+
+    def __init__(self, size: int):
+        self._free = size
+        self._waiters: list[tuple[int, int, asyncio.Future]] = []
+        self._arrivals = itertools.count()
+
+    async def acquire(self, priority: int = 0) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        granted = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._arrivals), granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():  # handed a slot just as it was cancelled
+                self.release()
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, granted = heapq.heappop(self._waiters)
+            if not granted.done():  # a cancelled waiter is skipped
+                granted.set_result(None)
+                return
+        self._free += 1
 
 
 class EndpointLimiter:
@@ -23,7 +65,7 @@ class EndpointLimiter:
         self.max_parallel = max_parallel
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
-        self._semaphore = asyncio.Semaphore(max_parallel) if max_parallel else None
+        self._slots = PrioritySlots(max_parallel) if max_parallel else None
         self._clock = clock
         self._starts: deque[float] = deque()
         self._tokens: deque[tuple[float, int]] = deque()
@@ -57,9 +99,10 @@ class EndpointLimiter:
             self._starts.append(self._clock())
 
     @asynccontextmanager
-    async def slot(self):
-        if self._semaphore is not None:
-            await self._semaphore.acquire()
+    async def slot(self, role: str | None = None):
+        """Hold one of the endpoint's request slots; ``role`` decides the order of waiters (DRAIN_FIRST)."""
+        if self._slots is not None:
+            await self._slots.acquire(_priority(role))
         try:
             if self.requests_per_minute or self.tokens_per_minute:  # else there is nothing to wait for
                 await self._admit()
@@ -70,8 +113,8 @@ class EndpointLimiter:
             finally:
                 self.in_flight -= 1
         finally:
-            if self._semaphore is not None:
-                self._semaphore.release()
+            if self._slots is not None:
+                self._slots.release()
 
     def record_tokens(self, tokens: int) -> None:
         if self.tokens_per_minute and tokens:

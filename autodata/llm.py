@@ -371,7 +371,7 @@ class _Attempts:
             try:
                 # the budget is asked when the request can go out: a request that waited for the endpoint
                 # past a time budget is not sent
-                async with self.limiter.slot() if self.limiter is not None else contextlib.nullcontext():
+                async with self.limiter.slot(self.role) if self.limiter else contextlib.nullcontext():
                     if self.budget is not None:
                         self.budget.reserve()  # BudgetExhausted propagates: not retried, not a failed call
                     self.attempts += 1

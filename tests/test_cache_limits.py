@@ -93,3 +93,56 @@ def test_embedded_models_share_the_cpu_one_request_at_a_time(monkeypatch):
     assert OpenAIModelRegistry(load_models_config("local", environ={})).limiter("judge").max_parallel == 2
     pinned = load_models_config("local", overrides=["all.max_parallel=3"], environ={})
     assert OpenAIModelRegistry(pinned).limiter("judge").max_parallel == 3
+
+
+async def test_a_busy_endpoint_serves_the_work_in_flight_before_new_items():
+    # judge, solvers and verifier finish rounds already started; a challenger call starts a new one, so it
+    # waits: the demo's 3 documents queued their solver calls behind each other's challenger calls
+    limiter = EndpointLimiter(max_parallel=1)
+    order: list[str] = []
+    hold = asyncio.Event()
+
+    async def call(role: str, started: asyncio.Event | None = None):
+        async with limiter.slot(role):
+            if started is not None:
+                started.set()
+                await hold.wait()
+            order.append(role)
+
+    first = asyncio.Event()
+    tasks = [asyncio.create_task(call("challenger", first))]
+    async with asyncio.timeout(5):
+        await first.wait()
+    for role in ("challenger", "verifier", "weak_solver", "judge", "strong_solver", "orchestrator"):
+        tasks.append(asyncio.create_task(call(role)))
+        await asyncio.sleep(0)
+    hold.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(*tasks)
+    assert order == [
+        "challenger", "judge", "strong_solver", "weak_solver", "verifier", "orchestrator", "challenger"
+    ]
+    assert limiter.peak_in_flight == 1
+
+
+async def test_a_cancelled_wait_for_a_slot_gives_nothing_away():
+    limiter = EndpointLimiter(max_parallel=1)
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def holder():
+        async with limiter.slot("challenger"):
+            held.set()
+            await release.wait()
+
+    task = asyncio.create_task(holder())
+    async with asyncio.timeout(5):
+        await held.wait()
+    waiting = asyncio.create_task(limiter.slot("judge").__aenter__())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    release.set()
+    await task
+    async with asyncio.timeout(1):  # the slot came back: a new request gets it at once
+        async with limiter.slot("judge"):
+            pass
+    assert limiter.in_flight == 0
