@@ -55,7 +55,15 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
     parser.add_argument(
         "--preset", choices=PRESETS, default=None, help="acceptance preset (default: the mode's)"
     )
-    parser.add_argument("--samples", "-k", type=int, default=2, help="solver samples per role and round")
+    parser.add_argument(
+        "--samples",
+        "-k",
+        type=int,
+        # the demo: the verifiable preset's 3 of 4 (at k = 2 it needs 2 of 2, and one slip of the strong 1.5B
+        # in four answers rejected an item it solves)
+        default=4 if demo else 2,
+        help="solver samples per role and round" + (" (demo: 4)" if demo else ""),
+    )
     parser.add_argument(
         "--max-rounds",
         type=int,
@@ -123,9 +131,9 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
         type=float,
         # the demo's 3 documents in flight queue on one CPU server: requests sent before the budget end up to
         # a minute or two after it
-        default=450.0 if demo else None,
+        default=540.0 if demo else None,
         metavar="S",
-        help="wall time after which no new request is sent" + (" (demo: 450)" if demo else ""),
+        help="wall time after which no new request is sent" + (" (demo: 540)" if demo else ""),
     )
     parser.add_argument(
         "--dedup-threshold",

@@ -86,8 +86,12 @@ def test_the_demo_works_on_its_documents_side_by_side_within_its_time_budget():
     from autodata.cli import build_parser
 
     demo = build_parser().parse_args(["demo"])
-    assert demo.concurrency == 3 and demo.max_rounds == 5 and demo.budget_seconds == 450.0
-    assert build_parser().parse_args(["generate", "doc.md", "--out", "o"]).concurrency is None
+    assert demo.concurrency == 3 and demo.max_rounds == 5 and demo.budget_seconds == 540.0
+    generate = build_parser().parse_args(["generate", "doc.md", "--out", "o"])
+    assert generate.concurrency is None and generate.samples == 2
+    # the verifiable preset's 3 of 4 (the paper's k): at k = 2 it needs 2 of 2, and the 1.5B's one slip in
+    # four or six answers rejected the roots item it solves in every demo run at k = 2
+    assert demo.samples == 4
 
 
 def test_the_embedded_solvers_sample_at_one_low_temperature():
