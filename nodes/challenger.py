@@ -213,8 +213,8 @@ def code_question(passage: str, result: str) -> WithheldItemOut | None:
     what an equation solves; None when a model must write it."""
     if fact := reason_fact(passage, result):
         return WithheldItemOut(question=reason_question(fact), question_type=REASON_TYPE)
-    context = withhold(passage, result)
-    if context and (subject := formula_subject(result, context)):
+    kept = withhold(passage, result)
+    if kept and (subject := formula_subject(result, kept)):
         return WithheldItemOut(question=formula_question(subject), question_type=FORMULA_TYPE)
     return None
 
