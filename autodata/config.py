@@ -201,8 +201,24 @@ def _cli_overrides(overrides: list[str]) -> dict[str, dict[str, Any]]:
     return cli
 
 
+def _env_prefix(role: str) -> str:
+    return f"AUTODATA_{role.upper()}_"
+
+
+def endpoint_env(base_url: str, model_prefix: str, **settings: str) -> dict[str, str]:
+    """The ``AUTODATA_<ROLE>_*`` variables that point every role at one OpenAI-compatible endpoint (model
+    ``<model_prefix><role>``, no API key, JSON-object structured output), with further ``settings`` by
+    variable suffix (``TIMEOUT="30"``): how the fake server's users configure the models."""
+    fields = {"API_KEY_ENV": "none", "STRUCTURED_OUTPUT": "json_object_schema", **settings}
+    return {
+        _env_prefix(role) + suffix: value
+        for role in ROLES
+        for suffix, value in {"BASE_URL": base_url, "MODEL": model_prefix + role, **fields}.items()
+    }
+
+
 def _env_layer(env: Mapping[str, str], role: str) -> dict[str, Any]:
-    prefix = f"AUTODATA_{role.upper()}_"
+    prefix = _env_prefix(role)
     return {
         field: env[prefix + suffix] if field == "model" else _parse_scalar(env[prefix + suffix])
         for suffix, field in _ENV_FIELDS.items()

@@ -44,7 +44,6 @@ from typing import Any
 
 from autodata.cache import ResponseCache
 
-ROLES = ("challenger", "verifier", "weak_solver", "strong_solver", "judge", "orchestrator")
 DEPENDENT_STEPS = 7
 """challenger, verifier, judge check, weak solver, judge, strong solver, judge (parallel calls of a step)"""
 
@@ -112,20 +111,11 @@ def pipeline_registry(base_url: str, concurrency: int, out_dir: Path) -> Any:
     """The role models as ``autodata generate`` opens them: every role on the fake server, a response cache
     in the run directory (:class:`BenchmarkCache`) and a budget that only counts; no near-duplicate check
     (the documents are alike: rejecting their items as duplicates would change the call pattern)."""
-    from autodata.config import load_models_config
+    from autodata.config import endpoint_env, load_models_config
     from autodata.llm import Budget
     from autodata.models import OpenAIModelRegistry
 
-    env = {}
-    for role in ROLES:
-        prefix = f"AUTODATA_{role.upper()}_"
-        env |= {
-            prefix + "BASE_URL": base_url,
-            prefix + "MODEL": f"fake-{role}",
-            prefix + "API_KEY_ENV": "none",
-            prefix + "STRUCTURED_OUTPUT": "json_object_schema",
-            prefix + "TIMEOUT": "120",
-        }
+    env = endpoint_env(base_url, "fake-", TIMEOUT="120")
     config = load_models_config(
         "local", environ=env, overrides=[f"all.max_parallel={max(concurrency * 4, 8)}"]
     )

@@ -223,7 +223,7 @@ def warm_up(model: Any, tokenizer: Any, dataset: Any, steps: int, learning_rate:
 @contextmanager
 def judge_registry(judge: str) -> Iterator[Any]:
     """The registry whose ``judge`` role the rewards ask (None for ``--judge none``)."""
-    from autodata.config import ROLES, load_models_config
+    from autodata.config import endpoint_env, load_models_config
     from autodata.models import OpenAIModelRegistry
 
     if judge == "none":
@@ -239,15 +239,7 @@ def judge_registry(judge: str) -> Iterator[Any]:
     except ImportError as exc:
         raise SmokeError(f"--judge fake needs starlette and uvicorn ({exc}): {EXTRA_HINT}") from exc
     with serve_in_thread() as base_url:
-        env: dict[str, str] = {}
-        for role in ROLES:  # every role off the embedded models, so nothing starts a llama.cpp server
-            prefix = f"AUTODATA_{role.upper()}_"
-            env |= {
-                prefix + "BASE_URL": base_url,
-                prefix + "MODEL": f"fake-{role}",
-                prefix + "API_KEY_ENV": "none",
-                prefix + "STRUCTURED_OUTPUT": "json_object_schema",
-            }
+        env = endpoint_env(base_url, "fake-")  # every role off the embedded models: no llama.cpp server
         yield OpenAIModelRegistry(load_models_config("local", environ=env), retry_backoff=0.05)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from autodata.config import ROLES
+from autodata.config import ROLES, endpoint_env
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 
 pytest.importorskip("langgraph_api", reason="needs langgraph-cli[inmem] (the dev extra)")
@@ -39,15 +39,7 @@ def free_port() -> int:
 
 
 def fake_model_env(base_url: str) -> dict[str, str]:
-    env = {}
-    for role in ROLES:
-        prefix = f"AUTODATA_{role.upper()}_"
-        env[prefix + "BASE_URL"] = base_url
-        env[prefix + "MODEL"] = f"fake-{role}"
-        env[prefix + "API_KEY_ENV"] = "none"
-        env[prefix + "STRUCTURED_OUTPUT"] = "json_object_schema"
-        env[prefix + "TIMEOUT"] = "30"
-    return env
+    return endpoint_env(base_url, "fake-", TIMEOUT="30")
 
 
 def stop(proc: subprocess.Popen) -> None:
