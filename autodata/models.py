@@ -124,16 +124,17 @@ class OpenAIModelRegistry:
         """The limiter of the role's endpoint (one per base URL), or None when it has no limits. Embedded
         models share one, the CPU: two llama.cpp servers computing at once spin against each other."""
         settings = self.settings(role)
-        max_parallel = settings.max_parallel
-        if settings.local:
-            from autodata.local_server import cpu_slots  # llama.cpp's side, only when a model is local
-
-            max_parallel = max_parallel or cpu_slots()
-        elif not (max_parallel or settings.requests_per_minute or settings.tokens_per_minute):
+        limited = settings.max_parallel or settings.requests_per_minute or settings.tokens_per_minute
+        if not (settings.local or limited):
             return None
         endpoint = EMBEDDED_CPU if settings.local else settings.base_url or "openai"
         with self._lock:
-            if endpoint not in self._limiters:
+            if endpoint not in self._limiters:  # built once: every LLM call asks for its limiter
+                max_parallel = settings.max_parallel
+                if settings.local and not max_parallel:
+                    from autodata.local_server import cpu_slots  # llama.cpp's side, for local models only
+
+                    max_parallel = cpu_slots()
                 self._limiters[endpoint] = EndpointLimiter(
                     max_parallel, settings.requests_per_minute, settings.tokens_per_minute
                 )
