@@ -116,6 +116,8 @@ def _is_result_formula(formula: str) -> bool:
         and not re.search(r"[<>]", formula)
         and formula.count("(") == formula.count(")")
     )
+
+
 MAX_NAMING_WORDS = 4
 """Words that may name a formula between its verb and itself ("has the fixed point d/(1 - c)", "is the node
 at index (k - 1) // 2")."""
@@ -174,16 +176,38 @@ def relation_of(passage: str, result: str) -> str:
     return "reason" if found and found[1].group("connective").lower() == "because" else "consequence"
 
 
+def _stated_before(passage: str, result: str, connectives: frozenset[str]) -> str | None:
+    """The sentence that states ``result`` up to its connective, when that is one of ``connectives`` and the
+    part is long enough to stand as a fact."""
+    found = _result_match(passage, result)
+    if found is None:
+        return None
+    text, match = found
+    if re.sub(r"^,\s+", "", match.group("connective").lower()) not in connectives:
+        return None
+    fact = SENTENCE_BREAK.split(text[: match.start()])[-1].strip().rstrip(" ,;:-")
+    return fact if len(fact.split()) >= MIN_KEPT_WORDS else None
+
+
 def reason_fact(passage: str, result: str) -> str | None:
     """The fact a reason-``result`` explains: its sentence up to the "because" ("The gain was smallest when
     all requests had the same length"), or None when ``result`` is no reason or that part is too short to
     stand as a fact."""
-    found = _result_match(passage, result)
-    if found is None or found[1].group("connective").lower() != "because":
+    return _stated_before(passage, result, frozenset({"because"}))
+
+
+_CONSEQUENCE = frozenset({"so", "thus", "hence", "therefore", "and therefore", "and so"})
+_FORMULA_MARK = re.compile(r"[=^*/+<>]")
+
+
+def consequence_premise(passage: str, result: str) -> str | None:
+    """The fact a consequence-``result`` in words follows from: its sentence up to the ", so" ("Paged
+    attention stores the cache in blocks that need not be contiguous"). None for a formula (what it solves
+    for is asked instead, see formula_subject), for ", with" and "gives" (what they attach names its own
+    result better: "the roots of r^2 - 5r + 6 = 0"), and for a part too short to stand as a fact."""
+    if _FORMULA_MARK.search(result):
         return None
-    text, match = found
-    fact = SENTENCE_BREAK.split(text[: match.start()])[-1].strip().rstrip(" ,;:-")
-    return fact if len(fact.split()) >= MIN_KEPT_WORDS else None
+    return _stated_before(passage, result, _CONSEQUENCE)
 
 
 def chosen_result(passage: str) -> str | None:

@@ -13,7 +13,13 @@ from autodata.evals.format_rules import (
     answer_core,
 )
 from autodata.evals.grounding import grounded_context
-from autodata.evals.withheld import formula_subject, reason_fact, withheld_result, withhold
+from autodata.evals.withheld import (
+    consequence_premise,
+    formula_subject,
+    reason_fact,
+    withheld_result,
+    withhold,
+)
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
@@ -37,6 +43,8 @@ REASON_TYPE = "causal explanation"
 """The question type of a withheld reason (its question is code's: reason_question)."""
 FORMULA_TYPE = "derivation"
 """The question type of a withheld equation for a named quantity (its question is code's too)."""
+CONSEQUENCE_TYPE = "consequence"
+"""The question type of a withheld consequence in words (consequence_question)."""
 
 ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | WithheldItemOut
 
@@ -194,12 +202,24 @@ async def write_candidate(
     return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), record
 
 
+def _in_sentence(fact: str) -> str:
+    """``fact`` to follow "the fact that": its first letter lowered unless it opens an acronym."""
+    lead = fact[:1].lower() + fact[1:] if fact[:1].isupper() and not fact[1:2].isupper() else fact
+    return lead.rstrip(". ")
+
+
 def reason_question(fact: str) -> str:
     """The question of a withheld reason, written by code (prompts/withheld_reason_question.md): asked about
     the fact the reason explains, it cannot give the reason away, and a small model asked for it wrote
     "Why <the reason itself>?"."""
-    lead = fact[:1].lower() + fact[1:] if fact[:1].isupper() and not fact[1:2].isupper() else fact
-    return load_prompt("withheld_reason_question").render_text(fact=lead.rstrip(". "))
+    return load_prompt("withheld_reason_question").render_text(fact=_in_sentence(fact))
+
+
+def consequence_question(premise: str) -> str:
+    """The question of a withheld consequence in words, written by code
+    (prompts/withheld_consequence_question.md), about the fact it follows from: a small model asked for it
+    addressed "the passage" the solvers never see ("What does the passage suggest about ...?")."""
+    return load_prompt("withheld_consequence_question").render_text(premise=_in_sentence(premise))
 
 
 def formula_question(subject: str) -> str:
@@ -209,10 +229,12 @@ def formula_question(subject: str) -> str:
 
 
 def code_question(passage: str, result: str) -> WithheldItemOut | None:
-    """The question code writes for ``result`` of ``passage``: about the fact a reason explains, or for
-    what an equation solves; None when a model must write it."""
+    """The question code writes for ``result`` of ``passage``: about the fact a reason explains or a
+    consequence follows from, or for what an equation solves; None when a model must write it."""
     if fact := reason_fact(passage, result):
         return WithheldItemOut(question=reason_question(fact), question_type=REASON_TYPE)
+    if premise := consequence_premise(passage, result):
+        return WithheldItemOut(question=consequence_question(premise), question_type=CONSEQUENCE_TYPE)
     kept = withhold(passage, result)
     if kept and (subject := formula_subject(result, kept)):
         return WithheldItemOut(question=formula_question(subject), question_type=FORMULA_TYPE)
@@ -233,7 +255,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     # a rule or a definition gets a case item
     result = withheld_result(text)
     parsed = code_question(text, result) if result else None
-    if parsed:  # no model call: code asks for the withheld reason or equation
+    if parsed:  # no model call: code asks for the withheld reason, consequence or equation
         item = to_item(parsed, text, result, ctx.mode)
         source, round_no, index = task["source"], task["round"], task["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)

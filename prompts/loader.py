@@ -45,6 +45,7 @@ PROTECTED = frozenset(
         "withheld_criterion",
         "withheld_reason_question",
         "withheld_formula_question",
+        "withheld_consequence_question",
         "taxonomy_discover",
         "taxonomy_consolidate",
         "taxonomy_assign",

@@ -179,3 +179,34 @@ def test_an_equation_for_a_named_quantity_is_asked_for_by_code_when_the_context_
     assert formula_subject("x = y = 2", summed) is None
     assert formula_subject("G(x) =", summed) is None
 
+
+def test_a_consequence_in_words_is_asked_for_by_code_about_the_fact_it_follows_from():
+    from autodata.evals.withheld import consequence_premise
+    from autodata.nodes.challenger import CONSEQUENCE_TYPE, code_question
+
+    # the 1.5B, asked for this one, wrote "What does the passage suggest about the effect of paging ...?"
+    paged = (
+        "The key cost is memory fragmentation in the cache: sequences come and go, leaving gaps. Paged "
+        "attention stores the cache in fixed-size blocks that need not be contiguous, so a new sequence can "
+        "use any free blocks. With paging, the server admitted 30% more sequences."
+    )
+    result = "a new sequence can use any free blocks"
+    assert chosen_result(paged) == result
+    premise = "Paged attention stores the cache in fixed-size blocks that need not be contiguous"
+    assert consequence_premise(paged, result) == premise
+    parsed = code_question(paged, result)
+    assert parsed is not None and parsed.question_type == CONSEQUENCE_TYPE
+    assert parsed.question == f"What follows directly from the fact that p{premise[1:]}?"
+    item = to_item(parsed, paged, result, mode="verifiable")
+    assert result not in item["context"] and result not in item["question"]
+    grounding = check_grounding(item, paged, "verifiable")
+    assert all(r.passed for r in grounding), grounding
+    assert not check_leakage(item["answer"], item["context"], item["question"]).leaked
+    # ", with" and "gives" name their own result better ("the roots of ..."): the model asks for it
+    assert consequence_premise(RECURRENCE, "roots 2 and 3") is None
+    # a formula is asked for by what it solves, never as "what follows"
+    summed = "Multiplying the recurrence by x^n and summing gives G(x) - 1 = 2x G(x), so G(x) = 1/(1 - 2x)."
+    assert consequence_premise(summed, "G(x) = 1/(1 - 2x)") is None
+    assert consequence_premise("It rained, so the match was off.", "the match was off") is None  # too short
+    because = "The gain was smallest when all requests were alike, because then sequences finish."
+    assert consequence_premise(because, "sequences finish") is None  # a reason: reason_question asks for it
