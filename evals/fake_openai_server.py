@@ -299,6 +299,13 @@ def chosen_reasoning(item: dict[str, Any]) -> str:
 
 
 def verifier_reply(text: str) -> dict[str, Any]:
+    """A pass; the item's question and reference answer are noted, so that the strong solver also finds the
+    result of a withheld item whose question code wrote (no challenger call saw it)."""
+    item = section(text, "Item")
+    question = re.search(r"^question: (.*)$", item, re.MULTILINE)
+    answer = re.search(r"^reference answer: (.*)$", item, re.MULTILINE)
+    if question and answer and question.group(1).strip() not in BANK:
+        WITHHELD.setdefault(question.group(1).strip(), answer.group(1).strip())
     return dict(VERIFIER_PASS)
 
 
