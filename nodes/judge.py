@@ -11,7 +11,7 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
-from autodata.evals.equivalence import answers_equivalent
+from autodata.evals.equivalence import answers_equivalent, misses_every_key_word
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import call_metadata, context, emit, fence, format_rubric, registry
 from autodata.nodes.schemas import VERDICT_SCORE, EquivalenceOut, RubricJudgeOut
@@ -99,6 +99,8 @@ async def grade_rubric(
 async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple[Sample, list[CallRecord]]:
     final = sample["final_answer"] or ""
     same = answers_equivalent(item["answer"], final)
+    if same is None and misses_every_key_word(item["answer"], final, item["question"]):
+        same = False
     if same is not None:
         note = "" if same else f"answered {final[:120]!r}, expected {item['answer'][:120]!r}"
         return {**sample, "score": 1.0 if same else 0.0, "graded_by": "code", "failure_modes": note}, []

@@ -205,3 +205,58 @@ def test_the_rubric_reward_fences_the_completion_too():
     assert RubricReward(registry)([None], [hack], **kwargs) == [0.0]
     (messages,) = registry.models["judge"].seen
     assert str(messages[-1].content).count("</answer>") == 1
+
+
+PAGED_REFERENCE = "a new sequence can use any free blocks"
+PAGED_QUESTION = "What is the purpose of paged attention in terms of memory management?"
+REASON_REFERENCE = "sequences finish together and static batches lose little time to stragglers"
+REASON_QUESTION = "What explains the fact that the gain was smallest when all requests were alike?"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [  # 135M answers the 1.5B equivalence judge called EQUIVALENT (runs of 2026-12-01)
+        "The primary purpose of paged attention in terms of memory management is to optimize the use of CPU "
+        "resources by limiting access to shared data structures.",
+        "The primary purpose of paged attention in this scenario is to optimize resource utilization by "
+        "distributing processing across multiple cores, reducing latency.",
+        "Paged attention is also used for buffer overflow prevention, as it allows a process to adjust its "
+        "capacity allocation based on available data.",
+    ],
+)
+def test_an_answer_in_none_of_the_references_words_is_different_without_the_judge(answer):
+    from autodata.evals.equivalence import misses_every_key_word
+
+    assert misses_every_key_word(PAGED_REFERENCE, answer, PAGED_QUESTION)
+
+
+@pytest.mark.parametrize(
+    ("reference", "question", "answer"),
+    [  # paraphrases a judge must see: they share a content word with the reference
+        (PAGED_REFERENCE, PAGED_QUESTION, "A new sequence can be stored in whichever blocks are free."),
+        (PAGED_REFERENCE, PAGED_QUESTION, "Any free block can be given to a new sequence."),
+        (REASON_REFERENCE, REASON_QUESTION, "All sequences end at once: a static batch waits for none."),
+        (REASON_REFERENCE, REASON_QUESTION, "Equal lengths mean static batching has almost no stragglers."),
+        ("roots 2 and 3", "What are the roots?", "They are 1 and 6."),  # digits: other rules, or the judge
+        ("x^2 + 1", "What is f(x)?", "It is the square plus one."),  # a formula
+        ("the tenant", "Who pays?", ""),  # an empty answer is graded elsewhere
+    ],
+)
+def test_an_answer_sharing_a_content_word_or_about_a_number_or_formula_is_left_to_the_judge(
+    reference, question, answer
+):
+    from autodata.evals.equivalence import misses_every_key_word
+
+    assert not misses_every_key_word(reference, answer, question)
+
+
+_prose = st.lists(st.sampled_from(string.ascii_lowercase), min_size=4, max_size=9).map("".join)
+
+
+@given(st.lists(_prose, min_size=1, max_size=6), st.lists(_prose, max_size=6), st.lists(_prose, max_size=6))
+def test_a_candidate_that_repeats_the_reference_is_never_different_by_key_words(reference, question, filler):
+    from autodata.evals.equivalence import misses_every_key_word
+
+    ref = " ".join(reference)
+    assert not misses_every_key_word(ref, " ".join([*filler, ref, *filler]), " ".join(question))
+    assert not misses_every_key_word(ref, "I do not know.", ref)  # the question gives every key word away
