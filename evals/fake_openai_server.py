@@ -304,8 +304,8 @@ def verifier_reply(text: str) -> dict[str, Any]:
     item = section(text, "Item")
     question = re.search(r"^question: (.*)$", item, re.MULTILINE)
     answer = re.search(r"^reference answer: (.*)$", item, re.MULTILINE)
-    if question and answer and question.group(1).strip() not in BANK:
-        WITHHELD.setdefault(question.group(1).strip(), answer.group(1).strip())
+    if question and answer and (asked := question.group(1).strip()) not in BANK:
+        WITHHELD.setdefault(asked, answer.group(1).strip())
     return dict(VERIFIER_PASS)
 
 

@@ -189,11 +189,14 @@ def _stated_before(passage: str, result: str, connectives: frozenset[str]) -> st
     return fact if len(fact.split()) >= MIN_KEPT_WORDS else None
 
 
+_REASON = frozenset({"because"})
+
+
 def reason_fact(passage: str, result: str) -> str | None:
     """The fact a reason-``result`` explains: its sentence up to the "because" ("The gain was smallest when
     all requests had the same length"), or None when ``result`` is no reason or that part is too short to
     stand as a fact."""
-    return _stated_before(passage, result, frozenset({"because"}))
+    return _stated_before(passage, result, _REASON)
 
 
 _CONSEQUENCE = frozenset({"so", "thus", "hence", "therefore", "and therefore", "and so"})
