@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autodata import aio
-from autodata.evals.equivalence import answers_equivalent, extract_final_answer
+from autodata.evals.equivalence import code_verdict, extract_final_answer
 from autodata.models import ModelRegistry
 
 MAX_RESPONSE_CHARS = 2500
@@ -84,11 +84,11 @@ def _run(coro):
 class VerifiableReward:
     """1.0 if the completion's final answer equals ``answer`` (in code), else 0.0; ``None`` on rubric rows.
 
-    ``answers_equivalent`` returns None when code cannot decide (a paraphrase, and always for a hedged or
-    multi-option answer such as "A or B"). With ``registry`` set, such answers go to the ``judge`` role with
-    the generator's ``judge_equivalence`` prompt; without it, or when that call fails, they score
-    ``undecided``, which must be below 1.0: an answer nobody verified never earns full reward (else a policy
-    learns to list several options).
+    ``code_verdict`` (the generator's own rule, evals/equivalence.py) returns None when code cannot decide
+    (a paraphrase, and always for a hedged or multi-option answer such as "A or B"). With ``registry`` set,
+    such answers go to the ``judge`` role with the generator's ``judge_equivalence`` prompt; without it, or
+    when that call fails, they score ``undecided``, which must be below 1.0: an answer nobody verified never
+    earns full reward (else a policy learns to list several options).
     """
 
     __name__ = "verifiable_reward"
@@ -113,9 +113,10 @@ class VerifiableReward:
                 rewards.append(None)
                 continue
             final = extract_final_answer(completion_text(completion))
-            same = answers_equivalent(str(answer), final)
+            question = _question(prompts[i], questions[i])
+            same = code_verdict(str(answer), final, question)
             if same is None and self.registry is not None:
-                pending.append((i, _question(prompts[i], questions[i]), str(answer), final))
+                pending.append((i, question, str(answer), final))
             rewards.append(self.undecided if same is None else float(same))
         if pending:
             for (i, *_), verdict in zip(pending, _run(self._judge_all(pending)), strict=True):

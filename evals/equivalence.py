@@ -286,3 +286,14 @@ def misses_every_key_word(reference: str, candidate: str, question: str) -> bool
         return False
     key = key_stems(reference) - key_stems(question)
     return bool(key) and not key & key_stems(candidate)
+
+
+def code_verdict(reference: str, candidate: str, question: str) -> bool | None:
+    """What code decides of ``candidate`` against ``reference`` before any judge LLM is asked: equivalent,
+    different (also when it misses every key word of a reference in words), or None to ask the judge. The
+    generator's judge and the training reward both go through it, so an answer earns reward exactly when the
+    generator would have counted it right."""
+    same = answers_equivalent(reference, candidate)
+    if same is None and misses_every_key_word(reference, candidate, question):
+        return False
+    return same

@@ -359,10 +359,7 @@ def judge_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]:
     reference = section(text, "Reference answer")
     if "verdict" in props or (not props and "# Candidate answer" in text):
         right = _is_right(reference, section(text, "Candidate answer"))
-        return {
-            "verdict": "EQUIVALENT" if right else "DIFFERENT",
-            "reason": "same answer" if right else "a different answer",
-        }
+        return {"verdict": "EQUIVALENT" if right else "DIFFERENT"}
     right = _is_right(reference, section(text, "Answer to grade"))
     scores = []
     for line in section(text, "Rubric").splitlines():

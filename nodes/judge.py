@@ -11,7 +11,7 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
-from autodata.evals.equivalence import answers_equivalent, misses_every_key_word
+from autodata.evals.equivalence import code_verdict
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.common import call_metadata, context, emit, fence, format_rubric, registry
 from autodata.nodes.schemas import VERDICT_SCORE, EquivalenceOut, RubricJudgeOut
@@ -96,13 +96,16 @@ async def grade_rubric(
     }, [record]
 
 
+def wrong_answer_note(final: str, reference: str) -> str:
+    """What a wrong answer got wrong, for the feedback: written by code, so the judge writes no reason."""
+    return f"answered {final[:120]!r}, expected {reference[:120]!r}"
+
+
 async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple[Sample, list[CallRecord]]:
     final = sample["final_answer"] or ""
-    same = answers_equivalent(item["answer"], final)
-    if same is None and misses_every_key_word(item["answer"], final, item["question"]):
-        same = False
+    same = code_verdict(item["answer"], final, item["question"])
     if same is not None:
-        note = "" if same else f"answered {final[:120]!r}, expected {item['answer'][:120]!r}"
+        note = "" if same else wrong_answer_note(final, item["answer"])
         return {**sample, "score": 1.0 if same else 0.0, "graded_by": "code", "failure_modes": note}, []
     messages = load_prompt("judge_equivalence").render(
         question=item["question"], answer=item["answer"], response=fence(final[:MAX_RESPONSE_CHARS])
@@ -121,7 +124,7 @@ async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple
         **sample,
         "score": 1.0 if ok else 0.0,
         "graded_by": "judge",
-        "failure_modes": "" if ok else out.reason,
+        "failure_modes": "" if ok else wrong_answer_note(final, item["answer"]),
     }, [record]
 
 

@@ -166,8 +166,10 @@ class RubricJudgeOut(BaseModel):
 
 
 class EquivalenceOut(BaseModel):
+    """The verdict alone: a reason after it cannot change it, and cost the CPU judge ~35 tokens a call (code
+    writes what a wrong answer got wrong, nodes/judge.py: wrong_answer_note)."""
+
     verdict: Literal["EQUIVALENT", "DIFFERENT"]
-    reason: bounded(160)
 
 
 VERDICT_SCORE = {"met": 1.0, "partial": 0.5, "unmet": 0.0}

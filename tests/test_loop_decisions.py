@@ -238,7 +238,7 @@ async def test_a_withheld_result_is_graded_for_equivalence_with_the_source_in_ru
             challenger=[question],
             weak_solver=["Final answer: 5 and 6"],
             strong_solver=["Final answer: roots 2 and 3"],
-            judge=[{"verdict": "DIFFERENT", "reason": "other roots"}],
+            judge=[{"verdict": "DIFFERENT"}],
         )
     )
     out = await run(registry, document=WORKS_OUT, mode="rubric")
@@ -272,3 +272,23 @@ async def test_a_withheld_equation_for_a_named_quantity_gets_its_question_from_c
     assert accepted["answer"] == "G(x) = 1/((1 - x)(1 - 2x))"
     assert "1/((1 - x)(1 - 2x))" not in accepted["context"]
     assert accepted["strong_scores"] == [1.0, 1.0]  # graded for equivalence in code: the same function
+
+
+async def test_the_equivalence_judge_gives_a_verdict_and_code_writes_what_was_wrong():
+    # a reason after the verdict cannot change it, and cost the CPU judge ~35 tokens a call
+    question = {"question": "What are the roots of r^2 - 5r + 6 = 0?", "question_type": "derivation"}
+    registry = FakeRegistry(
+        scripts(
+            challenger=[question],
+            weak_solver=["Final answer: the numbers two and three"],
+            strong_solver=["Final answer: roots 2 and 3"],
+            judge=[{"verdict": "DIFFERENT"}],
+        )
+    )
+    out = await run(registry, document=WORKS_OUT, mode="verifiable")
+    graded = registry.prompts("judge")
+    verdict_only = '{"verdict": "EQUIVALENT" or "DIFFERENT"}'
+    assert graded and all(verdict_only in p and "reason" not in p for p in graded)
+    weak = out["rounds"][0]["weak"][0]
+    assert weak["graded_by"] == "judge"
+    assert weak["failure_modes"] == "answered 'the numbers two and three', expected 'roots 2 and 3'"

@@ -6,7 +6,7 @@ import inspect
 
 from fakes import FakeRegistry
 
-from autodata.evals.equivalence import answers_equivalent
+from autodata.evals.equivalence import code_verdict
 from autodata.rewards import RubricReward, VerifiableReward, completion_text, verifiable_reward
 
 RUBRIC = [
@@ -72,20 +72,30 @@ def test_verifiable_reward_with_trl_convention():
 
 def test_undecidable_answers_score_zero_or_go_to_the_judge():
     row = {**ROWS[0], "answer": "the Treaty of Rome"}
-    completion = chat("Final answer: the 1957 agreement founding the EEC")
-    assert answers_equivalent(row["answer"], "the 1957 agreement founding the EEC") is None
+    completion = chat("Final answer: the treaty signed in Rome in 1957")
+    assert code_verdict(row["answer"], "the treaty signed in Rome in 1957", row["question"]) is None
     assert trl_call(verifiable_reward, [row], [completion]) == [0.0]
-    registry = FakeRegistry({"judge": [{"verdict": "EQUIVALENT", "reason": "same treaty"}]})
+    registry = FakeRegistry({"judge": [{"verdict": "EQUIVALENT"}]})
     reward = VerifiableReward(registry)
     assert trl_call(reward, [row, ROWS[0]], [completion, chat("Final answer: 12")]) == [1.0, 1.0]
     assert len(registry.models["judge"].seen) == 1  # only the undecidable one reached the judge
-    assert "1957 agreement" in registry.prompts("judge")[0]
+    assert "signed in Rome in 1957" in registry.prompts("judge")[0]
 
 
 def test_failed_judge_falls_back_to_undecided():
     registry = FakeRegistry({"judge": ["not json"]})
     row = {**ROWS[0], "answer": "the Treaty of Rome"}
-    assert trl_call(VerifiableReward(registry), [row], [chat("Final answer: the EEC founding deal")]) == [0.0]
+    assert trl_call(VerifiableReward(registry), [row], [chat("Final answer: the treaty of 1957")]) == [0.0]
+
+
+def test_reward_decides_in_code_what_the_generator_decides_in_code():
+    """An answer in none of a reference's key words earns nothing, though the judge would have passed it: the
+    1.5B judge called this 135M answer equivalent (docs/RESULTS.md), and the generator never asks it."""
+    row = {**ROWS[0], "answer": "a new sequence can use any free blocks", "question": "What follows?"}
+    rambling = "to optimize the use of CPU resources by limiting access to shared data structures"
+    registry = FakeRegistry({"judge": [{"verdict": "EQUIVALENT"}]})
+    assert trl_call(VerifiableReward(registry), [row], [chat(f"Final answer: {rambling}")]) == [0.0]
+    assert registry.prompts("judge") == []
 
 
 def grader(messages):
