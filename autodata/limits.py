@@ -20,8 +20,15 @@ meta-optimizer's, come last). Round-robin instead kept every unit's round half d
 documents shared one CPU server."""
 
 
-def _priority(role: str | None) -> int:
-    return DRAIN_FIRST.index(role) if role in DRAIN_FIRST else len(DRAIN_FIRST)
+Priority = tuple[int, int]
+
+
+def _priority(role: str | None, defer: int = 0) -> Priority:
+    """Role order first (DRAIN_FIRST), then ``defer``: among challengers, a unit whose recent rounds all
+    failed screening waits behind units whose rounds reach the solvers (nodes/routing.py:
+    rounds_screened_out). On one CPU, the demo's rule text took 4 of its 11 rounds' challenger calls and
+    never reached a solver."""
+    return (DRAIN_FIRST.index(role) if role in DRAIN_FIRST else len(DRAIN_FIRST), defer)
 
 
 class PrioritySlots:
@@ -29,10 +36,10 @@ class PrioritySlots:
 
     def __init__(self, size: int):
         self._free = size
-        self._waiters: list[tuple[int, int, asyncio.Future]] = []
+        self._waiters: list[tuple[Priority, int, asyncio.Future]] = []
         self._arrivals = itertools.count()
 
-    async def acquire(self, priority: int = 0) -> None:
+    async def acquire(self, priority: Priority = (0, 0)) -> None:
         if self._free > 0 and not self._waiters:
             self._free -= 1
             return
@@ -99,10 +106,11 @@ class EndpointLimiter:
             self._starts.append(self._clock())
 
     @asynccontextmanager
-    async def slot(self, role: str | None = None):
-        """Hold one of the endpoint's request slots; ``role`` decides the order of waiters (DRAIN_FIRST)."""
+    async def slot(self, role: str | None = None, defer: int = 0):
+        """Hold one of the endpoint's request slots; ``role``, then ``defer``, decide the order of waiters
+        (DRAIN_FIRST, :func:`_priority`)."""
         if self._slots is not None:
-            await self._slots.acquire(_priority(role))
+            await self._slots.acquire(_priority(role, defer))
         try:
             if self.requests_per_minute or self.tokens_per_minute:  # else there is nothing to wait for
                 await self._admit()

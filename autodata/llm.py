@@ -323,10 +323,18 @@ def _tool(schema: type[BaseModel]) -> dict[str, Any]:
 class _Attempts:
     """Shared retry loop state for one logical call."""
 
-    def __init__(self, registry: ModelRegistry, role: str, sample: int = 0, cache_extra: dict | None = None):
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        role: str,
+        sample: int = 0,
+        cache_extra: dict | None = None,
+        defer: int = 0,
+    ):
         self.registry = registry
         self.role = role
         self.sample = sample
+        self.defer = defer
         self.cache_extra = cache_extra or {}
         self.cached = False
         self.settings = registry.settings(role)
@@ -371,7 +379,8 @@ class _Attempts:
             try:
                 # the budget is asked when the request can go out: a request that waited for the endpoint
                 # past a time budget is not sent
-                async with self.limiter.slot(self.role) if self.limiter else contextlib.nullcontext():
+                slot = self.limiter.slot(self.role, self.defer) if self.limiter else contextlib.nullcontext()
+                async with slot:
                     if self.budget is not None:
                         self.budget.reserve()  # BudgetExhausted propagates: not retried, not a failed call
                     self.attempts += 1
@@ -540,15 +549,17 @@ async def call_structured(
     parse_retries: int = 2,
     validate: Callable[[T], str | None] | None = None,
     sample: int = 0,
+    defer: int = 0,
 ) -> tuple[T | None, CallRecord]:
     """Structured call: constrained decoding as the endpoint supports, lenient parsing, retries.
 
     A malformed reply is retried ``parse_retries`` times with the parse error fed back; after that the
     call is reported as failed (``None`` + a record with ``ok=False``). ``validate`` may reject a parsed
     reply for reasons the schema cannot express (it returns an error message, or None when fine).
+    ``defer`` puts the call behind others of its role when a busy endpoint has several waiting.
     """
     method = registry.settings(role).structured_output
-    state = _Attempts(registry, role, sample, {"schema": schema.__name__, "method": method})
+    state = _Attempts(registry, role, sample, {"schema": schema.__name__, "method": method}, defer)
     chat = registry.chat(role)
     config = _run_config(role, state.settings.model, metadata)
     runnable: Any

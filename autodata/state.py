@@ -150,3 +150,6 @@ class ChallengerTask(TypedDict):
     num_candidates: int
     feedback: str
     window: NotRequired[list[int]]
+    defer: NotRequired[int]
+    """How many of the unit's last rounds failed screening: its challenger call waits behind others' on a
+    busy endpoint (autodata/limits.py)."""

@@ -167,6 +167,7 @@ async def write_candidate(
     index: int,
     window: str | None = None,
     result: str | None = None,
+    defer: int = 0,
     **metadata: str,
 ) -> tuple[Candidate, CallRecord]:
     """One challenger call -> one candidate (``item`` None and the error when the call failed); ``window``
@@ -188,6 +189,7 @@ async def write_candidate(
             **metadata,
         },
         sample=attempt * 1000 + index,  # the candidates of one prompt are distinct cached responses
+        defer=defer,
     )
     item = to_item(parsed, window, result, ctx.mode) if parsed is not None else None
     emit(
@@ -281,5 +283,6 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         index=task["index"],
         window=text,
         result=result,
+        defer=task.get("defer", 0),
     )
     return {"candidates": [{**candidate, "window": window}], "calls": [record]}

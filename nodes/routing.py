@@ -8,14 +8,27 @@ from langgraph.types import Send
 
 from autodata.evals.acceptance import weak_gate
 from autodata.nodes.judge import graded_on_rubric
-from autodata.state import ChallengerTask, SelfInstructState
+from autodata.state import ChallengerTask, RoundRecord, SelfInstructState
 from autodata.windows import window_for
+
+
+def rounds_screened_out(rounds: list[RoundRecord]) -> int:
+    """How many of the unit's last counted rounds ended before the solvers (quality, repeat, ...)."""
+    count = 0
+    for r in reversed(rounds):
+        if not r["counted"]:  # an infrastructure failure says nothing about the unit
+            continue
+        if r["weak"] or r["strong"]:
+            break
+        count += 1
+    return count
 
 
 def dispatch_challengers(state: SelfInstructState) -> list[Send]:
     """Fan out: one challenger branch per candidate of this round."""
     n = max(1, state.get("num_candidates", 1))
     windows = state.get("windows") or [[0, len(state["document"])]]
+    defer = rounds_screened_out(state.get("rounds") or [])
     return [
         Send(
             "challenger",
@@ -28,6 +41,7 @@ def dispatch_challengers(state: SelfInstructState) -> list[Send]:
                 num_candidates=n,
                 feedback=state.get("feedback", ""),
                 window=window_for(windows, state["round"], i),
+                defer=defer,
             ),
         )
         for i in range(n)

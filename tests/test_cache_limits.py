@@ -120,9 +120,48 @@ async def test_a_busy_endpoint_serves_the_work_in_flight_before_new_items():
     async with asyncio.timeout(5):
         await asyncio.gather(*tasks)
     assert order == [
-        "challenger", "judge", "strong_solver", "weak_solver", "verifier", "orchestrator", "challenger"
+        "challenger",
+        "judge",
+        "strong_solver",
+        "weak_solver",
+        "verifier",
+        "orchestrator",
+        "challenger",
     ]
     assert limiter.peak_in_flight == 1
+
+
+async def test_a_challenger_of_a_unit_screened_out_waits_behind_the_others():
+    # the demo's rule text failed screening round after round and took a third of its challenger calls
+    limiter = EndpointLimiter(max_parallel=1)
+    order: list[str] = []
+    hold = asyncio.Event()
+
+    async def call(name: str, role: str, defer: int = 0, started: asyncio.Event | None = None):
+        async with limiter.slot(role, defer):
+            if started is not None:
+                started.set()
+                await hold.wait()
+            order.append(name)
+
+    first = asyncio.Event()
+    tasks = [asyncio.create_task(call("running", "strong_solver", 0, first))]
+    async with asyncio.timeout(5):
+        await first.wait()
+    for name, role, defer in [
+        ("rules r4", "challenger", 3),
+        ("cs r3", "challenger", 1),
+        ("maths r3", "challenger", 0),
+        ("rules verifier", "verifier", 3),
+        ("maths r4", "challenger", 0),
+    ]:
+        tasks.append(asyncio.create_task(call(name, role, defer)))
+        await asyncio.sleep(0)
+    hold.set()
+    async with asyncio.timeout(5):
+        await asyncio.gather(*tasks)
+    # a round already started still comes first; then challengers by defer, each in arrival order
+    assert order == ["running", "rules verifier", "maths r3", "maths r4", "cs r3", "rules r4"]
 
 
 async def test_a_cancelled_wait_for_a_slot_gives_nothing_away():
