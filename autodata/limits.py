@@ -31,34 +31,59 @@ def _priority(role: str | None, defer: int = 0) -> Priority:
     return (DRAIN_FIRST.index(role) if role in DRAIN_FIRST else len(DRAIN_FIRST), defer)
 
 
-class PrioritySlots:
-    """A semaphore whose waiters are served by priority (lower first), then in arrival order."""
+DEFER_GRACE = 0.5
+"""Seconds a free slot waits for a request that is not deferred before it serves a deferred one."""
 
-    def __init__(self, size: int):
+
+class PrioritySlots:
+    """A semaphore whose waiters are served by priority (lower first), then in arrival order.
+
+    A deferred waiter (``defer`` > 0, :func:`_priority`) is served only once a slot has stayed free for
+    ``grace`` seconds with nobody else waiting: a unit between two calls of its round asks again within
+    milliseconds, and a deferred challenger call served in that gap held the one CPU for its 20 s."""
+
+    def __init__(self, size: int, grace: float = DEFER_GRACE):
         self._free = size
         self._waiters: list[tuple[Priority, int, asyncio.Future]] = []
         self._arrivals = itertools.count()
+        self._grace = grace
+        self._timer: asyncio.TimerHandle | None = None
 
     async def acquire(self, priority: Priority = (0, 0)) -> None:
-        if self._free > 0 and not self._waiters:
-            self._free -= 1
-            return
         granted = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (priority, next(self._arrivals), granted))
+        self._dispatch()
         try:
-            await granted
+            await granted  # returns at once when _dispatch granted it
         except asyncio.CancelledError:
             if granted.done() and not granted.cancelled():  # handed a slot just as it was cancelled
                 self.release()
             raise
 
     def release(self) -> None:
-        while self._waiters:
-            _, _, granted = heapq.heappop(self._waiters)
-            if not granted.done():  # a cancelled waiter is skipped
-                granted.set_result(None)
-                return
         self._free += 1
+        self._dispatch()
+
+    def _dispatch(self, grace_over: bool = False) -> None:
+        while self._free > 0 and self._waiters:
+            priority, _, granted = self._waiters[0]
+            if granted.done():  # a cancelled waiter is skipped
+                heapq.heappop(self._waiters)
+                continue
+            if priority[1] > 0 and not grace_over and self._grace > 0:
+                if self._timer is None:
+                    self._timer = asyncio.get_running_loop().call_later(self._grace, self._grace_over)
+                return
+            heapq.heappop(self._waiters)
+            self._free -= 1
+            granted.set_result(None)
+            if self._timer is not None:  # the slot was taken: a new free spell starts a new grace
+                self._timer.cancel()
+                self._timer = None
+
+    def _grace_over(self) -> None:
+        self._timer = None
+        self._dispatch(grace_over=True)
 
 
 class EndpointLimiter:
@@ -68,11 +93,12 @@ class EndpointLimiter:
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         clock=time.monotonic,
+        defer_grace: float = DEFER_GRACE,
     ):
         self.max_parallel = max_parallel
         self.requests_per_minute = requests_per_minute
         self.tokens_per_minute = tokens_per_minute
-        self._slots = PrioritySlots(max_parallel) if max_parallel else None
+        self._slots = PrioritySlots(max_parallel, defer_grace) if max_parallel else None
         self._clock = clock
         self._starts: deque[float] = deque()
         self._tokens: deque[tuple[float, int]] = deque()

@@ -133,7 +133,7 @@ async def test_a_busy_endpoint_serves_the_work_in_flight_before_new_items():
 
 async def test_a_challenger_of_a_unit_screened_out_waits_behind_the_others():
     # the demo's rule text failed screening round after round and took a third of its challenger calls
-    limiter = EndpointLimiter(max_parallel=1)
+    limiter = EndpointLimiter(max_parallel=1, defer_grace=0.01)
     order: list[str] = []
     hold = asyncio.Event()
 
@@ -162,6 +162,41 @@ async def test_a_challenger_of_a_unit_screened_out_waits_behind_the_others():
         await asyncio.gather(*tasks)
     # a round already started still comes first; then challengers by defer, each in arrival order
     assert order == ["running", "rules verifier", "maths r3", "maths r4", "cs r3", "rules r4"]
+
+
+async def test_a_deferred_call_leaves_a_free_slot_to_a_unit_between_two_calls():
+    # a unit's next call of its round comes a few milliseconds after its last one ends: a deferred challenger
+    # served in that gap would hold the one CPU for the whole of its call
+    limiter = EndpointLimiter(max_parallel=1, defer_grace=0.3)
+    order: list[str] = []
+    release_first = asyncio.Event()
+
+    async def call(name: str, role: str, defer: int = 0, hold: asyncio.Event | None = None):
+        async with limiter.slot(role, defer):
+            order.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    first = asyncio.create_task(call("maths strong", "strong_solver", 0, release_first))
+    await asyncio.sleep(0)
+    deferred = asyncio.create_task(call("rules challenger", "challenger", 2))
+    await asyncio.sleep(0)
+    release_first.set()
+    await first
+    await asyncio.sleep(0.05)  # the unit between two calls
+    assert order == ["maths strong"]  # the free slot waits for it
+    nxt = asyncio.create_task(call("maths judge", "judge"))
+    async with asyncio.timeout(5):
+        await asyncio.gather(nxt, deferred)
+    assert order == ["maths strong", "maths judge", "rules challenger"]
+
+
+async def test_a_deferred_call_gets_a_slot_that_stays_free():
+    limiter = EndpointLimiter(max_parallel=1, defer_grace=0.05)
+    async with asyncio.timeout(5):
+        async with limiter.slot("challenger", 3):
+            pass
+    assert limiter.in_flight == 0
 
 
 async def test_a_cancelled_wait_for_a_slot_gives_nothing_away():
