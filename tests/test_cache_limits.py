@@ -95,26 +95,37 @@ def test_embedded_models_share_the_cpu_one_request_at_a_time(monkeypatch):
     assert OpenAIModelRegistry(pinned).limiter("judge").max_parallel == 3
 
 
+async def take_slot(
+    limiter: EndpointLimiter,
+    order: list[str],
+    name: str,
+    role: str,
+    defer: int = 0,
+    hold: asyncio.Event | None = None,
+    started: asyncio.Event | None = None,
+) -> None:
+    """Take one of ``limiter``'s slots as ``role``, note ``name`` in ``order`` once it is held, and keep it
+    until ``hold`` is set (with one slot, the order slots are taken in is the order they are given back)."""
+    async with limiter.slot(role, defer):
+        order.append(name)
+        if started is not None:
+            started.set()
+        if hold is not None:
+            await hold.wait()
+
+
 async def test_a_busy_endpoint_serves_the_work_in_flight_before_new_items():
     # judge, solvers and verifier finish rounds already started; a challenger call starts a new one, so it
     # waits: the demo's 3 documents queued their solver calls behind each other's challenger calls
     limiter = EndpointLimiter(max_parallel=1)
     order: list[str] = []
     hold = asyncio.Event()
-
-    async def call(role: str, started: asyncio.Event | None = None):
-        async with limiter.slot(role):
-            if started is not None:
-                started.set()
-                await hold.wait()
-            order.append(role)
-
     first = asyncio.Event()
-    tasks = [asyncio.create_task(call("challenger", first))]
+    tasks = [asyncio.create_task(take_slot(limiter, order, "challenger", "challenger", 0, hold, first))]
     async with asyncio.timeout(5):
         await first.wait()
     for role in ("challenger", "verifier", "weak_solver", "judge", "strong_solver", "orchestrator"):
-        tasks.append(asyncio.create_task(call(role)))
+        tasks.append(asyncio.create_task(take_slot(limiter, order, role, role)))
         await asyncio.sleep(0)
     hold.set()
     async with asyncio.timeout(5):
@@ -136,16 +147,8 @@ async def test_a_challenger_of_a_unit_screened_out_waits_behind_the_others():
     limiter = EndpointLimiter(max_parallel=1, defer_grace=0.01)
     order: list[str] = []
     hold = asyncio.Event()
-
-    async def call(name: str, role: str, defer: int = 0, started: asyncio.Event | None = None):
-        async with limiter.slot(role, defer):
-            if started is not None:
-                started.set()
-                await hold.wait()
-            order.append(name)
-
     first = asyncio.Event()
-    tasks = [asyncio.create_task(call("running", "strong_solver", 0, first))]
+    tasks = [asyncio.create_task(take_slot(limiter, order, "running", "strong_solver", 0, hold, first))]
     async with asyncio.timeout(5):
         await first.wait()
     for name, role, defer in [
@@ -155,7 +158,7 @@ async def test_a_challenger_of_a_unit_screened_out_waits_behind_the_others():
         ("rules verifier", "verifier", 3),
         ("maths r4", "challenger", 0),
     ]:
-        tasks.append(asyncio.create_task(call(name, role, defer)))
+        tasks.append(asyncio.create_task(take_slot(limiter, order, name, role, defer)))
         await asyncio.sleep(0)
     hold.set()
     async with asyncio.timeout(5):
@@ -170,22 +173,15 @@ async def test_a_deferred_call_leaves_a_free_slot_to_a_unit_between_two_calls():
     limiter = EndpointLimiter(max_parallel=1, defer_grace=0.3)
     order: list[str] = []
     release_first = asyncio.Event()
-
-    async def call(name: str, role: str, defer: int = 0, hold: asyncio.Event | None = None):
-        async with limiter.slot(role, defer):
-            order.append(name)
-            if hold is not None:
-                await hold.wait()
-
-    first = asyncio.create_task(call("maths strong", "strong_solver", 0, release_first))
+    first = asyncio.create_task(take_slot(limiter, order, "maths strong", "strong_solver", 0, release_first))
     await asyncio.sleep(0)
-    deferred = asyncio.create_task(call("rules challenger", "challenger", 2))
+    deferred = asyncio.create_task(take_slot(limiter, order, "rules challenger", "challenger", 2))
     await asyncio.sleep(0)
     release_first.set()
     await first
     await asyncio.sleep(0.05)  # the unit between two calls
     assert order == ["maths strong"]  # the free slot waits for it
-    nxt = asyncio.create_task(call("maths judge", "judge"))
+    nxt = asyncio.create_task(take_slot(limiter, order, "maths judge", "judge"))
     async with asyncio.timeout(5):
         await asyncio.gather(nxt, deferred)
     assert order == ["maths strong", "maths judge", "rules challenger"]

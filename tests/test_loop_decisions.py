@@ -229,18 +229,24 @@ WORKS_OUT = (
 )
 
 
-async def test_a_withheld_result_is_graded_for_equivalence_with_the_source_in_rubric_runs_too():
-    # a small judge let a 135M ramble "meet" a one-criterion rubric; compared with the source's own result
-    # (in code, else by the equivalence judge) it did not
+def roots_item_registry(weak_answer: str) -> FakeRegistry:
+    """WORKS_OUT's roots asked for, the strong solver right, the weak one answering ``weak_answer`` and the
+    equivalence judge calling what reaches it DIFFERENT."""
     question = {"question": "What are the roots of r^2 - 5r + 6 = 0?", "question_type": "derivation"}
-    registry = FakeRegistry(
+    return FakeRegistry(
         scripts(
             challenger=[question],
-            weak_solver=["Final answer: 5 and 6"],
+            weak_solver=[f"Final answer: {weak_answer}"],
             strong_solver=["Final answer: roots 2 and 3"],
             judge=[{"verdict": "DIFFERENT"}],
         )
     )
+
+
+async def test_a_withheld_result_is_graded_for_equivalence_with_the_source_in_rubric_runs_too():
+    # a small judge let a 135M ramble "meet" a one-criterion rubric; compared with the source's own result
+    # (in code, else by the equivalence judge) it did not
+    registry = roots_item_registry("5 and 6")
     out = await run(registry, document=WORKS_OUT, mode="rubric")
     assert out["status"] == "accepted" and out["accepted"]["answer"] == "roots 2 and 3"
     assert out["rounds"][0].get("judge_check") is None  # no rubric check: nothing is graded on the rubric
@@ -276,15 +282,7 @@ async def test_a_withheld_equation_for_a_named_quantity_gets_its_question_from_c
 
 async def test_the_equivalence_judge_gives_a_verdict_and_code_writes_what_was_wrong():
     # a reason after the verdict cannot change it, and cost the CPU judge ~35 tokens a call
-    question = {"question": "What are the roots of r^2 - 5r + 6 = 0?", "question_type": "derivation"}
-    registry = FakeRegistry(
-        scripts(
-            challenger=[question],
-            weak_solver=["Final answer: the numbers two and three"],
-            strong_solver=["Final answer: roots 2 and 3"],
-            judge=[{"verdict": "DIFFERENT"}],
-        )
-    )
+    registry = roots_item_registry("the numbers two and three")
     out = await run(registry, document=WORKS_OUT, mode="verifiable")
     graded = registry.prompts("judge")
     verdict_only = '{"verdict": "EQUIVALENT" or "DIFFERENT"}'
