@@ -56,6 +56,8 @@ class Screening(TypedDict):
     """``passed``, ``format``, ``grounding``, ``leakage``, ``repeat``, ``duplicate``, ``quality`` or
     ``call_failed``."""
     feedback: str
+    window: NotRequired[list[int]]
+    """The span of the unit's text the candidate was written about."""
 
 
 class Sample(TypedDict):
@@ -99,6 +101,8 @@ class RoundRecord(TypedDict):
     feedback: NotRequired[str]
     """The orchestrator's feedback this round's challenger was sent (empty in a unit's first round; absent
     from rounds checkpointed before it was recorded)."""
+    window: NotRequired[list[int] | None]
+    """The span of the unit's text the round's item was written about (None when no candidate had one)."""
 
 
 Status = Literal["running", "accepted", "exhausted", "failed"]

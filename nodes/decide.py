@@ -29,6 +29,13 @@ def _failed(samples: list[Sample]) -> str | None:
     return errors[0] or "no score" if errors else None
 
 
+def round_window(state: SelfInstructState) -> list[int] | None:
+    """The source window of the round's item: the screened-in candidate's, else the first screened one's."""
+    screenings = state.get("screenings", [])
+    chosen = [s for s in screenings if s["passed"]] if state.get("current") else []
+    return next((s["window"] for s in chosen + screenings if s.get("item") and s.get("window")), None)
+
+
 def round_record(state: SelfInstructState, reason: str, detail: str, item: Item | None) -> RoundRecord:
     """This round's record: the verdict, the item, and the solver scores with their means and gap."""
     weak, strong = state.get("weak", []), state.get("strong", [])
@@ -53,6 +60,7 @@ def round_record(state: SelfInstructState, reason: str, detail: str, item: Item 
         gap=gap,
         judge_check=state.get("judge_check"),
         feedback=state.get("feedback") or "",
+        window=round_window(state),
     )
 
 

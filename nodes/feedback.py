@@ -9,6 +9,7 @@ from autodata.llm import call_text
 from autodata.nodes.common import call_metadata, context, registry
 from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import RoundRecord, SelfInstructState
+from autodata.windows import window_for
 
 GROUP_OF = {
     "accepted": "accepted",
@@ -60,20 +61,44 @@ def _line(r: RoundRecord, group: str) -> str:
     return f"- round {r['round']}: {r['reason']}: {r['detail'][:200]}"
 
 
-def group_attempts(rounds: list[RoundRecord], prompts_dir: str | None = None) -> str:
-    """The unit's last attempts, grouped (TOO EASY, FAILED ON STRONG, FAILED QUALITY CHECK, ...)."""
+def on_other_passage(record: RoundRecord, passage: list[int] | None) -> bool:
+    """Was the round written about another window of the source than ``passage`` (the next round's)?
+    Unknown windows (records checkpointed before they were kept) count as the same passage."""
+    window = record.get("window")
+    return passage is not None and window is not None and list(window) != list(passage)
+
+
+def _other_passage_line(r: RoundRecord, group: str) -> str:
+    """An attempt on another passage: what happened, without its question, its case or the notes on it. The
+    1.5B challenger copied a question listed here into rounds about other passages, word for word."""
+    head = f"- round {r['round']} (another passage)"
+    if group in ("too_easy", "strong_too_easy", "weak_zero", "strong_failed"):
+        return f"{head}: weak {_fmt(r['weak_mean'])}, strong {_fmt(r['strong_mean'])}"
+    if group == "quality":
+        first = next((s for s in r["screenings"] if not s["passed"]), None)
+        checks = (first or {}).get("feedback", "").partition(":")[0] if r["reason"] == "quality" else ""
+        return f"{head}: {r['reason']}" + (f" ({checks})" if checks else "")
+    return f"{head}: {r['reason']}"
+
+
+def group_attempts(
+    rounds: list[RoundRecord], prompts_dir: str | None = None, passage: list[int] | None = None
+) -> str:
+    """The unit's last attempts, grouped (TOO EASY, FAILED ON STRONG, FAILED QUALITY CHECK, ...); attempts
+    on another passage than ``passage`` (the window of the round the feedback is for) without their text."""
     headings = group_headings(prompts_dir)
     groups: dict[str, list[str]] = {key: [] for key in headings}
     accepted = [r for r in rounds if r["reason"] == "accepted"]  # several items per unit: all of them
     for r in accepted + [r for r in rounds if r["reason"] != "accepted"][-RECENT_ATTEMPTS:]:
         group = GROUP_OF.get(r["reason"], "other")
-        groups.setdefault(group, []).append(_line(r, group))
+        line = _other_passage_line(r, group) if on_other_passage(r, passage) else _line(r, group)
+        groups.setdefault(group, []).append(line)
     parts = [f"{headings.get(key, key)}\n" + "\n".join(lines) for key, lines in groups.items() if lines]
     return "\n\n".join(parts) or "(no earlier attempts)"
 
 
-def failure_modes(rounds: list[RoundRecord]) -> str:
-    if not rounds:
+def failure_modes(rounds: list[RoundRecord], passage: list[int] | None = None) -> str:
+    if not rounds or on_other_passage(rounds[-1], passage):
         return "(none)"
     last = rounds[-1]
     notes = []
@@ -90,11 +115,13 @@ def coded_feedback(
     state: SelfInstructState, next_round: int, max_rounds: int, advice: str, prompts_dir: str | None = None
 ) -> tuple[str, str]:
     rounds = state.get("rounds", [])
+    windows = state.get("windows")
+    passage = window_for(windows, next_round) if windows else None  # the next round's challenger's
     values = dict(
         round=next_round,
         max_rounds=max_rounds,
-        groups=group_attempts(rounds, prompts_dir),
-        failure_modes=failure_modes(rounds),
+        groups=group_attempts(rounds, prompts_dir, passage),
+        failure_modes=failure_modes(rounds, passage),
         advice="",
     )
     template = load_prompt("feedback", prompts_dir)  # a variant's feedback prompt takes effect

@@ -89,8 +89,18 @@ def verifier_checks(out: VerifierOut, kind: str | None = None) -> list[Check]:
 
 def _rejected(candidate: Candidate, item, checks: list[Check], reason: str, feedback: str) -> Screening:
     return Screening(
-        index=candidate["index"], item=item, checks=checks, passed=False, reason=reason, feedback=feedback
+        index=candidate["index"],
+        item=item,
+        checks=checks,
+        passed=False,
+        reason=reason,
+        feedback=feedback,
+        **_window_of(candidate),
     )
+
+
+def _window_of(candidate: Candidate) -> dict:
+    return {"window": candidate["window"]} if candidate.get("window") else {}
 
 
 async def _screen(
@@ -139,6 +149,7 @@ async def _screen(
         passed=passed,
         reason="passed" if passed else "quality",
         feedback=feedback,
+        **_window_of(candidate),
     ), [record]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fakes import FakeRegistry
 from langchain_core.messages import AIMessage
-from scripts import EVIDENCE, RIGHT, WRONG, item, items
+from scripts import EVIDENCE, QUESTIONS, RIGHT, WRONG, item, items
 from test_graph import run as run_graph
 from test_graph import scripts
 
@@ -14,6 +14,7 @@ from autodata.context import RunContext
 from autodata.dedup import DuplicateIndex
 from autodata.nodes.feedback import group_attempts
 from autodata.prompts.loader import load_lines
+from autodata.windows import focus_windows
 
 DOC = "LRU caches evict the least recently used key when they are full. " + EVIDENCE
 
@@ -290,3 +291,39 @@ async def test_the_equivalence_judge_gives_a_verdict_and_code_writes_what_was_wr
     weak = out["rounds"][0]["weak"][0]
     assert weak["graded_by"] == "judge"
     assert weak["failure_modes"] == "answered 'the numbers two and three', expected 'roots 2 and 3'"
+
+
+def _on(record, window):
+    return {**record, "window": window}
+
+
+def test_an_attempt_on_another_passage_is_listed_without_its_text():
+    quality = {
+        **_record("quality"),
+        "screenings": [{"passed": False, "feedback": "failed answer_correct: the landlord owes $400"}],
+    }
+    attempts = [_on(_record("strong_failed", 1, 0.0, 0.0), [0, 50]), _on({**quality, "round": 2}, [0, 50])]
+    other = group_attempts(attempts, passage=[50, 90])
+    assert "question 1?" not in other and "$400" not in other and "detail" not in other
+    assert "round 1 (another passage): weak 0.00, strong 0.00" in other
+    assert "round 2 (another passage): quality (failed answer_correct)" in other
+    same = group_attempts(attempts, passage=[0, 50])
+    assert "question 1?" in same and "the landlord owes $400" in same
+    # a record kept before windows were recorded counts as the same passage
+    assert "question 1?" in group_attempts([_record("strong_failed", 1, 0.0, 0.0)], passage=[50, 90])
+
+
+async def test_the_challenger_is_shown_the_questions_of_its_own_passage_only():
+    paragraphs = [
+        f"Paragraph {i}. {EVIDENCE} A cache of {i + 2} slots holds at most {i + 2} keys at any time."
+        for i in range(2)
+    ]
+    document = "\n\n".join(paragraphs)
+    assert len(focus_windows(document, RunContext().window_chars)) == 2
+    registry = FakeRegistry(scripts(challenger=items(3), weak_solver=[RIGHT]))
+    out = await run(registry, document=document, max_rounds=3)
+    assert [r["reason"] for r in out["rounds"]] == ["too_easy"] * 3
+    first, second, third = registry.prompts("challenger")
+    assert "Paragraph 0." in first and "Paragraph 1." in second and "Paragraph 0." in third
+    assert QUESTIONS[0] not in second and "round 1 (another passage)" in second
+    assert QUESTIONS[0] in third and QUESTIONS[1] not in third
