@@ -29,7 +29,7 @@ from autodata.nodes.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
-from autodata.prompts.loader import load_lines, load_prompt
+from autodata.prompts.loader import load_examples, load_lines, load_prompt
 from autodata.state import Candidate, ChallengerTask, Item
 from autodata.windows import passage_sentences, reflow
 
@@ -125,9 +125,10 @@ def case_schema(mode: str) -> type[CaseItemOut]:
     return CaseRubricItemOut if mode == "rubric" else CaseItemOut
 
 
-def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None) -> dict[str, str]:
+def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None, turn: int = 0) -> dict[str, str]:
     """The mode-dependent parts of every item-writing prompt (agentic and CoT challengers): rules, limits,
-    the worked examples and the field list, all from prompts/ and evals/format_rules.py."""
+    the worked example (the ``turn``-th of its file, in rotation) and the field list, all from prompts/ and
+    evals/format_rules.py."""
     schema = schema or item_schema(ctx.mode)
     kind = (
         "case_"
@@ -150,7 +151,7 @@ def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None) -> 
         "brief": brief,
         "answer_rules": answer_rules.strip(),
         "rubric_rules": f"- rubric:{rubric_rules}" if rubric_rules else "",
-        "example": load_prompt(example, ctx.prompts_dir).render_text(),
+        "example": rotate(load_examples(example, ctx.prompts_dir), turn),
         "fields": ", ".join(schema.model_fields),  # not model_json_schema(): ~1 ms a call
         **{k: str(v) for k, v in limits.items()},
     }
@@ -243,10 +244,13 @@ def code_question(passage: str, result: str) -> WithheldItemOut | None:
     return None
 
 
+def rotate(entries: list[str], turn: int) -> str:
+    return entries[turn % len(entries)]
+
+
 def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
     """A different angle every round (and for every parallel candidate of a round)."""
-    angles = load_lines("angles", prompts_dir)
-    return angles[(round_no - 1 + index) % len(angles)]
+    return rotate(load_lines("angles", prompts_dir), round_no - 1 + index)
 
 
 async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
@@ -271,7 +275,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         result=fence(result or ""),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
-        **item_prompt_values(ctx, schema),
+        **item_prompt_values(ctx, schema, turn=task["round"] - 1 + task["index"]),
     )
     candidate, record = await write_candidate(
         runtime,

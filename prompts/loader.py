@@ -7,6 +7,7 @@ and verifier prompts always come from this package, so no variant can tell a sol
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -113,3 +114,13 @@ def load_lines(name: str, variant_dir: str | Path | None = None) -> list[str]:
     if not lines:
         raise PromptError(f"prompt {name} ({prompt.source}) has no entries")
     return lines
+
+
+def load_examples(name: str, variant_dir: str | Path | None = None) -> list[str]:
+    """A prompt file of worked examples, one block each, blocks apart by a blank line: the challenger is
+    shown one a round (a small model copies the shape of the one example it sees into every question)."""
+    prompt = load_prompt(name, variant_dir)
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", prompt.user.template) if b.strip()]
+    if not blocks:
+        raise PromptError(f"prompt {name} ({prompt.source}) has no examples")
+    return blocks

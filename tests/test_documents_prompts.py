@@ -1,7 +1,14 @@
+import json
+
 import pytest
+from fakes import FakeRegistry
+from scripts import RIGHT, items
+from test_graph import run, scripts
 
 from autodata.documents import load_documents
-from autodata.prompts.loader import PromptError, load_prompt
+from autodata.llm import parse_structured
+from autodata.nodes.challenger import case_schema
+from autodata.prompts.loader import PromptError, load_examples, load_prompt
 
 
 def test_bad_inputs_are_skipped_with_reasons(tmp_path):
@@ -62,3 +69,26 @@ def test_every_editable_prompt_the_meta_optimizer_may_change_takes_effect():
     # the brief reaches the challenger through $brief, the feedback through the feedback node
     placeholders = load_prompt("challenger").system.template + load_prompt("challenger").user.template
     assert "brief" in OPTIMIZABLE and "$brief" in placeholders
+
+
+@pytest.mark.parametrize("mode", ["verifiable", "rubric"])
+def test_every_worked_case_example_is_an_item_its_schema_accepts(mode):
+    examples = load_examples(f"example_case_{mode}")
+    assert len(examples) >= 3
+    for example in examples:
+        passage, reply = example.splitlines()
+        assert passage.startswith('PASSAGE: "')
+        parsed = parse_structured(json.loads(reply), case_schema(mode))
+        assert parsed.answer.split()[0] in parsed.solution  # the answer is what the solution reaches
+
+
+async def test_the_case_example_changes_from_round_to_round():
+    rule = (
+        "A tenant must give at least one full rental period of notice, and the notice must end on the last "
+        "day of a period."
+    )
+    registry = FakeRegistry(scripts(challenger=items(3), weak_solver=[RIGHT]))
+    await run(registry, document=rule, max_rounds=3)
+    examples = load_examples("example_case_rubric")
+    shown = [[e for e in examples if e in p] for p in registry.prompts("challenger")]
+    assert shown == [[examples[0]], [examples[1]], [examples[2]]]
