@@ -68,6 +68,19 @@ def on_other_passage(record: RoundRecord, passage: list[int] | None) -> bool:
     return passage is not None and window is not None and list(window) != list(passage)
 
 
+def next_passage(state: SelfInstructState, next_round: int) -> list[int] | None:
+    """The window the next round's (first) challenger is pointed at (nodes/routing.py)."""
+    windows = state.get("windows")
+    return window_for(windows, next_round) if windows else None
+
+
+def attempts_on_passage(rounds: list[RoundRecord], passage: list[int] | None) -> bool:
+    """Has the unit written about ``passage`` before? Only then is there something for the orchestrator to
+    advise on: asked about attempts on other passages alone, the 1.5B wrote advice about nothing in the
+    source ("What is the purpose of the 'Data Cleaning' section in a dataset?") in 5 rounds of 5."""
+    return any(not on_other_passage(r, passage) for r in rounds if r["counted"])
+
+
 def _other_passage_line(r: RoundRecord, group: str) -> str:
     """An attempt on another passage: what happened, without its question, its case or the notes on it. The
     1.5B challenger copied a question listed here into rounds about other passages, word for word."""
@@ -115,8 +128,7 @@ def coded_feedback(
     state: SelfInstructState, next_round: int, max_rounds: int, advice: str, prompts_dir: str | None = None
 ) -> tuple[str, str]:
     rounds = state.get("rounds", [])
-    windows = state.get("windows")
-    passage = window_for(windows, next_round) if windows else None  # the next round's challenger's
+    passage = next_passage(state, next_round)
     values = dict(
         round=next_round,
         max_rounds=max_rounds,
@@ -142,7 +154,7 @@ async def feedback(state: SelfInstructState, runtime: Runtime[RunContext]) -> di
     history, _ = coded_feedback(state, next_round, ctx.max_rounds, "", ctx.prompts_dir)
     calls = []
     advice = ""
-    if ctx.advice and counted:
+    if ctx.advice and counted and attempts_on_passage(rounds, next_passage(state, next_round)):
         messages = load_prompt("orchestrator", ctx.prompts_dir).render(history=history)
         text, record = await call_text(
             registry(runtime), "orchestrator", messages, metadata=call_metadata(state, runtime)

@@ -313,7 +313,7 @@ def test_an_attempt_on_another_passage_is_listed_without_its_text():
     assert "question 1?" in group_attempts([_record("strong_failed", 1, 0.0, 0.0)], passage=[50, 90])
 
 
-async def test_the_challenger_is_shown_the_questions_of_its_own_passage_only():
+async def test_the_challenger_is_shown_the_questions_and_advice_of_its_own_passage_only():
     paragraphs = [
         f"Paragraph {i}. {EVIDENCE} A cache of {i + 2} slots holds at most {i + 2} keys at any time."
         for i in range(2)
@@ -327,3 +327,6 @@ async def test_the_challenger_is_shown_the_questions_of_its_own_passage_only():
     assert "Paragraph 0." in first and "Paragraph 1." in second and "Paragraph 0." in third
     assert QUESTIONS[0] not in second and "round 1 (another passage)" in second
     assert QUESTIONS[0] in third and QUESTIONS[1] not in third
+    # advice only where there is something to advise on: round 3 returns to round 1's passage
+    assert "Target a longer access sequence." not in second and "Target a longer access sequence." in third
+    assert len(registry.prompts("orchestrator")) == 1
