@@ -288,12 +288,54 @@ def misses_every_key_word(reference: str, candidate: str, question: str) -> bool
     return bool(key) and not key & key_stems(candidate)
 
 
+_UNITS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty"
+)
+_TENS = "thirty forty fifty sixty seventy eighty ninety"
+NUMBER_WORDS = {word: str(value) for value, word in enumerate(_UNITS.split())} | {
+    word: str(10 * tens) for tens, word in enumerate(_TENS.split(), 3)
+}
+QUESTION_RUN = 4
+"""A run of this many tokens of the question, restated in an answer, is the question's, not the answer's."""
+_NOT_PLAIN = frozenset({"/", "^", "*", "%", "sqrt", "frac", "e"})
+
+
+def stated_numbers(candidate: str, question: str) -> set[str]:
+    """The numbers ``candidate`` states beyond the runs of tokens it copies from ``question`` (number words
+    read as digits): "The roots of r^2 - 5r + 6 = 0 are indeed 3." states 3."""
+    cand = [NUMBER_WORDS.get(t, t) for t in tokens(normalize(candidate))]
+    quest = tokens(normalize(question))
+    runs = {tuple(quest[i : i + QUESTION_RUN]) for i in range(len(quest) - QUESTION_RUN + 1)}
+    own = [True] * len(cand)
+    for i in range(len(cand) - QUESTION_RUN + 1):
+        if tuple(cand[i : i + QUESTION_RUN]) in runs:
+            own[i : i + QUESTION_RUN] = [False] * QUESTION_RUN
+    return {t for t, mine in zip(cand, own, strict=True) if mine and _is_number(t)}
+
+
+def states_part_of_the_numbers(reference: str, candidate: str, question: str) -> bool:
+    """True when a reference with several numbers and no formula ("roots 2 and 3") meets an answer whose own
+    numbers are some of them but not all ("... are indeed 3"): it is DIFFERENT without asking the judge LLM,
+    which called that very answer equivalent (docs/RESULTS.md). An answer with a number the reference lacks
+    is left to the judge: "14 days" may be "2 weeks"."""
+    ref = tokens(normalize(reference))
+    if _is_mathy(reference) or any(t in _NOT_PLAIN for t in ref):
+        return False
+    wanted = {t for t in ref if _is_number(t)}
+    stated = stated_numbers(candidate, question)
+    return len(wanted) > 1 and bool(stated) and stated < wanted
+
+
 def code_verdict(reference: str, candidate: str, question: str) -> bool | None:
     """What code decides of ``candidate`` against ``reference`` before any judge LLM is asked: equivalent,
     different (also when it misses every key word of a reference in words), or None to ask the judge. The
     generator's judge and the training reward both go through it, so an answer earns reward exactly when the
     generator would have counted it right."""
     same = answers_equivalent(reference, candidate)
-    if same is None and misses_every_key_word(reference, candidate, question):
+    if same is None and (
+        misses_every_key_word(reference, candidate, question)
+        or states_part_of_the_numbers(reference, candidate, question)
+    ):
         return False
     return same

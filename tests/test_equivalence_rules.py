@@ -260,3 +260,48 @@ def test_a_candidate_that_repeats_the_reference_is_never_different_by_key_words(
     ref = " ".join(reference)
     assert not misses_every_key_word(ref, " ".join([*filler, ref, *filler]), " ".join(question))
     assert not misses_every_key_word(ref, "I do not know.", ref)  # the question gives every key word away
+
+
+ROOTS_QUESTION = "What are the roots of the characteristic equation r^2 - 5r + 6 = 0?"
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        # the 1.5B judge called this one EQUIVALENT in the demo at 06a144d: the 2 it states is the question's
+        ("The roots of the characteristic equation r^2 - 5r + 6 = 0 are indeed 3.", False),
+        ("3", False),
+        ("r = 2", False),
+        ("r = 2 and r = 3", None),  # both numbers: the judge decides the wording
+        ("the numbers two and three", None),
+        ("They are 1 and 6.", None),  # numbers the reference lacks: could be other units, the judge decides
+        ("roots 2 and 3", True),
+    ],
+)
+def test_an_answer_with_some_of_the_references_numbers_is_different(answer, verdict):
+    from autodata.evals.equivalence import code_verdict
+
+    assert code_verdict("roots 2 and 3", answer, ROOTS_QUESTION) is verdict
+
+
+@SETTINGS
+@given(
+    st.lists(st.integers(0, 999), min_size=2, max_size=4, unique=True),
+    word,
+    st.lists(word, max_size=3),
+    st.data(),
+)
+def test_the_numbers_rule_is_different_only_for_an_answer_that_leaves_numbers_out(
+    numbers, noun, filler, data
+):
+    from autodata.evals.equivalence import states_part_of_the_numbers
+
+    reference = f"{noun} " + " and ".join(map(str, numbers))
+    question = f"What are the {noun} of the {' '.join(filler) or 'case'}?"
+    kept = data.draw(st.lists(st.sampled_from(numbers), min_size=1, unique=True))
+    shuffled = data.draw(st.permutations(numbers))
+    answer = " ".join([*filler, *map(str, kept)])
+    assert states_part_of_the_numbers(reference, answer, question) == (len(kept) < len(numbers))
+    every = " ".join([*filler, noun, " and ".join(map(str, shuffled))])
+    assert not states_part_of_the_numbers(reference, every, question)
+    assert not states_part_of_the_numbers(reference, f"{answer} or {10**4}", question)  # a number not wanted
