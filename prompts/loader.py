@@ -117,10 +117,18 @@ def load_lines(name: str, variant_dir: str | Path | None = None) -> list[str]:
 
 
 def load_examples(name: str, variant_dir: str | Path | None = None) -> list[str]:
-    """A prompt file of worked examples, one block each, blocks apart by a blank line: the challenger is
-    shown one a round (a small model copies the shape of the one example it sees into every question)."""
+    """A prompt file of worked examples, apart by blank lines, each opening like the first ("PASSAGE:"): the
+    challenger is shown one a round (a small model copies the shape of the one example it sees into every
+    question). A paragraph that opens otherwise stays with the example before it (a variant's longer one)."""
     prompt = load_prompt(name, variant_dir)
-    blocks = [b.strip() for b in re.split(r"\n\s*\n", prompt.user.template) if b.strip()]
-    if not blocks:
+    paragraphs = [b.strip() for b in re.split(r"\n\s*\n", prompt.user.template) if b.strip()]
+    if not paragraphs:
         raise PromptError(f"prompt {name} ({prompt.source}) has no examples")
-    return blocks
+    label = paragraphs[0].split(":", 1)[0] + ":" if ":" in paragraphs[0].splitlines()[0] else None
+    examples: list[str] = []
+    for paragraph in paragraphs:
+        if examples and (label is None or not paragraph.startswith(label)):
+            examples[-1] += "\n\n" + paragraph
+        else:
+            examples.append(paragraph)
+    return examples

@@ -92,3 +92,13 @@ async def test_the_case_example_changes_from_round_to_round():
     examples = load_examples("example_case_rubric")
     shown = [[e for e in examples if e in p] for p in registry.prompts("challenger")]
     assert shown == [[examples[0]], [examples[1]], [examples[2]]]
+
+
+def test_a_variants_example_with_blank_lines_inside_stays_one_example(tmp_path):
+    (tmp_path / "example_case_verifiable.md").write_text(
+        'PASSAGE: "one"\n{"a": 1}\n\nA note on the first.\n\nPASSAGE: "two"\n{"a": 2}\n'
+    )
+    first, second = load_examples("example_case_verifiable", tmp_path)
+    assert first == 'PASSAGE: "one"\n{"a": 1}\n\nA note on the first.' and second.startswith('PASSAGE: "two"')
+    (tmp_path / "example_case_verifiable.md").write_text("Plain text\n\nwithout labels\n")
+    assert load_examples("example_case_verifiable", tmp_path) == ["Plain text\n\nwithout labels"]
