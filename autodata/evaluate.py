@@ -187,8 +187,8 @@ async def resolve_record(
     calls: list[CallRecord] = []
     scores: dict[str, list[float]] = {}
     for role, phase in (("weak_solver", "weak"), ("strong_solver", "strong")):
-        solved = await solve({**state, "phase": phase}, runtime, role)
-        graded = await judge({**state, "phase": phase, phase: solved["samples"]}, runtime)
+        solved = await solve({**state, "phase": phase}, runtime, role, phase, all_k=True)
+        graded = await judge({**state, "phase": phase, phase: solved[phase]}, runtime)
         calls += solved["calls"] + graded["calls"]
         scores[phase] = _scores(graded[phase])
     return scores["weak"], scores["strong"], calls

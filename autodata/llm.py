@@ -508,10 +508,12 @@ async def call_text_samples(
     k: int,
     *,
     metadata: dict[str, Any] | None = None,
+    offset: int = 0,
 ) -> list[SampleReply]:
     """k independent answers to one prompt: one request with ``n`` = k where the endpoint supports it
     (``supports_n``), else k requests. An endpoint that silently returns fewer choices is topped up with
-    single requests. Empty replies come back as ``""`` (wrong answers), failed calls as None."""
+    single requests. Empty replies come back as ``""`` (wrong answers), failed calls as None. ``offset``
+    numbers a later batch's samples after those drawn before for the prompt (distinct cached replies)."""
     settings = registry.settings(role)
 
     async def single(i: int) -> SampleReply:
@@ -521,8 +523,8 @@ async def call_text_samples(
         return SampleReply(text, record, bool(record.get("truncated")))
 
     if k <= 1 or not settings.supports_n:
-        return list(await asyncio.gather(*(single(i) for i in range(k))))
-    state = _Attempts(registry, role, 0, {"n": k})
+        return list(await asyncio.gather(*(single(offset + i) for i in range(k))))
+    state = _Attempts(registry, role, offset, {"n": k})
     runnable = _SamplesInOneRequest(registry.chat(role), k, _request_kwargs(registry, role, None))
     try:
         reply = await state.invoke(runnable, messages, _run_config(role, settings.model, metadata))
@@ -535,7 +537,7 @@ async def call_text_samples(
         record = state.record(bool(choices), None if choices else "no choices in the reply")
     results = [SampleReply(text, record, truncated) for text, truncated in choices[:k]]
     if len(results) < k:
-        results += await asyncio.gather(*(single(i) for i in range(len(results), k)))
+        results += await asyncio.gather(*(single(offset + i) for i in range(len(results), k)))
     return results
 
 

@@ -125,6 +125,8 @@ class SelfInstructState(TypedDict, total=False):
     round: int
     attempt: int
     num_candidates: int
+    k: int
+    """Solver samples per phase (the run's ``samples``); absent from units checkpointed before it was kept."""
     candidates: Annotated[list[Candidate], operator.add]
     screenings: list[Screening]
     current: Item | None

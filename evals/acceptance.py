@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import product
 from statistics import fmean
 
 PRESETS = ("rubric", "rubric_strict", "verifiable", "verifiable_majority")
@@ -189,3 +190,26 @@ def weak_gate(preset: str, weak: Sequence[float]) -> Verdict | None:
 
 def mean(scores: Sequence[float]) -> float:
     return round(_mean(scores), 4)
+
+
+def settled_rejection(preset: str, weak: Sequence[float], strong: Sequence[float], k: int) -> Verdict | None:
+    """The rejection that right/wrong (0/1) scores of a phase already fix before its ``k`` samples are all in,
+    or None while the outcome is open. The phase is the strong one once it has scores, else the weak one.
+    Settled means: every way the missing samples could score gives this same rejection, and so do the scores
+    drawn so far (the record then holds fewer than ``k``). Acceptance is never settled early."""
+    drawn = list(strong if strong else weak)
+    missing = k - len(drawn)
+    if missing <= 0 or any(s not in (0.0, 1.0) for s in [*weak, *strong]):
+        return None
+
+    def verdict(scores: list[float]) -> Verdict | None:
+        return decide(preset, weak, scores) if strong else weak_gate(preset, scores)
+
+    now = verdict(drawn)
+    if now is None or now.accepted:
+        return None
+    for rest in product((0.0, 1.0), repeat=missing):
+        later = verdict([*drawn, *rest])
+        if later is None or later.reason != now.reason:
+            return None
+    return now

@@ -53,7 +53,7 @@ def build_builder() -> StateGraph:
     )
     builder.add_conditional_edges("judge_check", on_loop(after_judge_check), ["weak_solver", "decide"])
     builder.add_edge("weak_solver", "judge")
-    builder.add_conditional_edges("judge", on_loop(after_judge), ["strong_solver", "decide"])
+    builder.add_conditional_edges("judge", on_loop(after_judge), ["weak_solver", "strong_solver", "decide"])
     builder.add_edge("strong_solver", "judge")
     builder.add_conditional_edges("decide", on_loop(after_decide), ["feedback", END])
     builder.add_conditional_edges("feedback", on_loop(dispatch_challengers), ["challenger"])

@@ -141,7 +141,7 @@ async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     grade = grade_rubric if graded_on_rubric(context(runtime).mode, item) else _grade_verifiable
 
     async def one(sample: Sample) -> tuple[Sample, list[CallRecord]]:
-        if sample["answer"] is None:  # the solver call failed: nothing to grade, no score
+        if sample["answer"] is None or sample["graded_by"] != "none":  # failed call, or graded before
             return sample, []
         if no_answer := unanswered(sample):  # a wrong answer, graded in code
             return {**sample, "score": 0.0, "graded_by": "code", "failure_modes": no_answer}, []

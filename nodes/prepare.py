@@ -29,6 +29,7 @@ def prepare(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
         "round": state.get("round") or 1,
         "attempt": state.get("attempt") or 1,
         "num_candidates": max(1, ctx.candidates),
+        "k": max(1, ctx.samples),
         "windows": state.get("windows") or focus_windows(document, ctx.window_chars),
         "feedback": state.get("feedback") or "",
         "status": "running",

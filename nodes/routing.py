@@ -6,7 +6,7 @@ from typing import Literal
 
 from langgraph.types import Send
 
-from autodata.evals.acceptance import weak_gate
+from autodata.evals.acceptance import settled_rejection, weak_gate
 from autodata.nodes.judge import graded_on_rubric
 from autodata.state import ChallengerTask, RoundRecord, SelfInstructState
 from autodata.windows import window_for
@@ -63,12 +63,22 @@ def after_judge_check(state: SelfInstructState) -> Literal["weak_solver", "decid
     return "weak_solver" if check and check["passed"] else "decide"
 
 
-def after_judge(state: SelfInstructState) -> Literal["strong_solver", "decide"]:
-    """The weak gate: the costly strong solver runs only if the weak scores leave acceptance possible."""
-    if state.get("phase") != "weak":
-        return "decide"
-    scores = [s["score"] for s in state.get("weak", [])]
+def after_judge(state: SelfInstructState) -> Literal["weak_solver", "strong_solver", "decide"]:
+    """The weak gate: the costly strong solver runs only if the weak scores leave acceptance possible. A
+    phase with fewer than k answers (nodes/solvers.py: batch_size) gets the rest only while its rejection
+    is not settled (evals/acceptance.py: settled_rejection)."""
+    phase = state.get("phase")
+    samples = state.get("strong" if phase == "strong" else "weak", [])
+    scores = [s["score"] for s in samples]
     if not scores or any(s is None for s in scores):
+        return "decide"
+    weak = [s["score"] for s in state.get("weak", [])]
+    if len(samples) < state.get("k", len(samples)):
+        strong = scores if phase == "strong" else []
+        if settled_rejection(state["preset"], weak, strong, state["k"]):
+            return "decide"
+        return "strong_solver" if phase == "strong" else "weak_solver"
+    if phase != "weak":
         return "decide"
     return "decide" if weak_gate(state["preset"], scores) else "strong_solver"
 

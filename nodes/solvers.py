@@ -11,6 +11,7 @@ from autodata.context import RunContext
 from autodata.evals.equivalence import extract_final_answer, marked_final_answer
 from autodata.llm import call_text_samples
 from autodata.nodes.common import call_metadata, context, emit, registry
+from autodata.nodes.judge import graded_on_rubric
 from autodata.prompts.loader import load_prompt
 from autodata.state import Sample, SelfInstructState
 
@@ -33,12 +34,29 @@ def unscored(answer: str | None, error: str | None, truncated: bool = False) -> 
     )
 
 
-async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: str) -> dict:
+def batch_size(k: int, drawn: int, right_or_wrong: bool) -> int:
+    """How many answers to draw now: all ``k`` at once for answers graded on a rubric; for answers graded
+    right or wrong, half of them first, since two wrong strong answers of four already reject the item
+    (nodes/routing.py: after_judge asks for the rest only while the outcome is open)."""
+    if drawn or not right_or_wrong:
+        return k - drawn
+    return (k + 1) // 2
+
+
+async def solve(
+    state: SelfInstructState, runtime: Runtime[RunContext], role: str, phase: str, *, all_k: bool = False
+) -> dict:
+    """The phase's answers so far plus the next batch (unscored; ``all_k``: all k at once); the judge grades
+    the new ones."""
     item = state["current"]
-    k = max(1, context(runtime).samples)
+    ctx = context(runtime)
+    k = max(1, ctx.samples)
+    drawn = list(state.get(phase) or [])
+    n = batch_size(k, len(drawn), not all_k and not graded_on_rubric(ctx.mode, item))
     messages = load_prompt("solver").render(context=item["context"], question=item["question"])
-    models = registry(runtime)
-    results = await call_text_samples(models, role, messages, k, metadata=call_metadata(state, runtime))
+    results = await call_text_samples(
+        registry(runtime), role, messages, n, metadata=call_metadata(state, runtime), offset=len(drawn)
+    )
     samples = [unscored(r.text, r.record["error"], r.truncated) for r in results]
     emit(
         runtime,
@@ -47,16 +65,15 @@ async def solve(state: SelfInstructState, runtime: Runtime[RunContext], role: st
         round=state["round"],
         role=role,
         ok=sum(s["answer"] is not None for s in samples),
-        total=k,
+        total=n,
     )
-    return {"samples": samples, "calls": list({id(r.record): r.record for r in results}.values())}
+    calls = list({id(r.record): r.record for r in results}.values())
+    return {phase: drawn + samples, "phase": phase, "calls": calls}
 
 
 async def weak_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
-    out = await solve(state, runtime, "weak_solver")
-    return {"weak": out["samples"], "phase": "weak", "calls": out["calls"]}
+    return await solve(state, runtime, "weak_solver", "weak")
 
 
 async def strong_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
-    out = await solve(state, runtime, "strong_solver")
-    return {"strong": out["samples"], "phase": "strong", "calls": out["calls"]}
+    return await solve(state, runtime, "strong_solver", "strong")

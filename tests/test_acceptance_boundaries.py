@@ -175,3 +175,49 @@ def test_issue_examples(preset, weak, strong, reason):
 
 def test_weak_mean_exactly_at_the_strict_cap_passes_the_gate():
     assert weak_gate("rubric_strict", [0.6, 0.7]) is None
+
+
+binary = st.lists(st.sampled_from([0.0, 1.0]), max_size=8)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.sampled_from(PRESETS), binary, binary, st.integers(1, 8))
+def test_a_settled_rejection_is_the_verdict_of_every_way_the_rest_could_score(preset, weak, strong, k):
+    """Stopping a phase early (nodes/routing.py: after_judge) never changes a decision: checked against the
+    exact-fraction references above on every completion of the missing answers."""
+    from itertools import product
+
+    from autodata.evals.acceptance import settled_rejection
+
+    weak = weak[:k]
+    strong = strong[:k] if len(weak) == k else []  # the strong phase starts once the weak one is complete
+    if not weak:
+        return
+    settled = settled_rejection(preset, weak, strong, k)
+    drawn = strong or weak
+    if settled is None:
+        return
+    assert not settled.accepted and len(drawn) < k
+    for rest in product((0.0, 1.0), repeat=k - len(drawn)):
+        full = [Fraction(s) for s in [*drawn, *rest]]
+        rule, gate = REFERENCE[preset]
+        expected = rule([Fraction(s) for s in weak], full) if strong else gate(full)
+        assert expected == settled.reason
+
+
+@pytest.mark.parametrize(
+    ("weak", "strong", "reason"),
+    [
+        ([0, 0, 0, 0], [0, 0], "strong_failed"),  # two wrong of four: 3 of 4 is out of reach
+        ([0, 0, 0, 0], [1, 0], None),
+        ([1, 1], [], "too_easy"),  # two right weak answers of four: more than 1 of 4
+        ([0, 0], [], None),  # passing the gate is never settled early
+        ([0, 0, 0, 0], [1, 1, 1], None),  # nor is acceptance
+        ([0.0, 0.0, 0.0, 0.0], [0.4, 0.0], None),  # a rubric score: the rest could be anything
+    ],
+)
+def test_settled_rejections_of_the_verifiable_preset_at_k_4(weak, strong, reason):
+    from autodata.evals.acceptance import settled_rejection
+
+    settled = settled_rejection("verifiable", weak, strong, 4)
+    assert (settled.reason if settled else None) == reason

@@ -330,3 +330,40 @@ async def test_the_challenger_is_shown_the_questions_and_advice_of_its_own_passa
     # advice only where there is something to advise on: round 3 returns to round 1's passage
     assert "Target a longer access sequence." not in second and "Target a longer access sequence." in third
     assert len(registry.prompts("orchestrator")) == 1
+
+
+MATH_ITEM = item(question="For a(0)=1 and a(n)=2a(n-1)+1, what is a(n) in closed form?", answer="2^(n+1) - 1")
+
+
+async def test_two_wrong_strong_answers_of_four_end_the_round_without_the_other_two():
+    registry = FakeRegistry(
+        scripts(
+            challenger=[MATH_ITEM], weak_solver=["Final answer: 2^n"], strong_solver=["Final answer: 3^n"]
+        )
+    )
+    out = await run(registry, mode="verifiable", samples=4, max_rounds=1)
+    record = out["rounds"][0]
+    assert record["reason"] == "strong_failed" and record["strong_scores"] == [0.0, 0.0]
+    assert len(registry.prompts("strong_solver")) == 2 and len(registry.prompts("weak_solver")) == 4
+
+
+async def test_an_open_outcome_draws_the_rest_and_an_accepted_item_has_all_k_answers():
+    strong = [
+        "Final answer: 3^n",
+        "Final answer: 2^{n+1}-1",
+        "Final answer: 2^{n+1}-1",
+        "Final answer: 2^(n+1)-1",
+    ]
+    registry = FakeRegistry(
+        scripts(challenger=[MATH_ITEM], weak_solver=["Final answer: 2^n"], strong_solver=strong)
+    )
+    out = await run(registry, mode="verifiable", samples=4)
+    assert out["status"] == "accepted" and out["accepted"]["strong_scores"] == [0.0, 1.0, 1.0, 1.0]
+    assert len(registry.prompts("strong_solver")) == 4
+
+
+async def test_answers_graded_on_a_rubric_are_all_drawn():
+    registry = FakeRegistry(scripts(strong_solver=[WRONG]))
+    out = await run(registry, samples=4, max_rounds=1)
+    assert out["rounds"][0]["reason"] == "strong_failed"
+    assert len(registry.prompts("strong_solver")) == 4
