@@ -50,7 +50,7 @@ async def solve(
     the new ones."""
     item = state["current"]
     ctx = context(runtime)
-    k = max(1, ctx.samples)
+    k = state.get("k") or max(1, ctx.samples)  # the unit's k, which routing reads too (nodes/routing.py)
     drawn = list(state.get(phase) or [])
     n = batch_size(k, len(drawn), not all_k and not graded_on_rubric(ctx.mode, item))
     messages = load_prompt("solver").render(context=item["context"], question=item["question"])
