@@ -110,12 +110,15 @@ def summarize_items(items: list[dict[str, Any]], seed: int = 0) -> dict[str, Any
     strong = [s for _, s in scored]
     gaps = [s - w for w, s in scored]
     ci = bootstrap_ci(gaps, seed=seed)
+    weak_ci, strong_ci = bootstrap_ci(weak, seed=seed), bootstrap_ci(strong, seed=seed)
     n = len(items)
     return {
         "items": n,
         "scored_items": len(scored),
         "weak_mean": mean_or_none(weak),
+        "weak_ci95": list(weak_ci) if weak_ci else None,
         "strong_mean": mean_or_none(strong),
+        "strong_ci95": list(strong_ci) if strong_ci else None,
         "gap": mean_or_none(gaps),
         "gap_ci95": list(ci) if ci else None,
         "strong_beats_weak": round(sum(g > 0 for g in gaps) / len(gaps), 4) if gaps else None,
@@ -261,7 +264,9 @@ ROWS = (
     ("items", "items", "{}"),
     ("scored items", "scored_items", "{}"),
     ("weak mean", "weak_mean", "{:.3f}"),
+    ("weak mean 95% CI (bootstrap)", "weak_ci95", None),
     ("strong mean", "strong_mean", "{:.3f}"),
+    ("strong mean 95% CI (bootstrap)", "strong_ci95", None),
     ("gap (strong - weak)", "gap", "{:+.3f}"),
     ("gap 95% CI (bootstrap)", "gap_ci95", None),
     ("strong > weak", "strong_beats_weak", "{:.0%}"),

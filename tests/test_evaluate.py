@@ -81,6 +81,9 @@ async def test_metrics_on_a_hand_made_run(tmp_path):
     assert m["weak_mean"] == 0.3333 and m["strong_mean"] == 1.0 and m["gap"] == 0.6667
     lo, hi = m["gap_ci95"]
     assert 0.0 <= lo <= m["gap"] <= hi <= 1.0 and lo < hi
+    w_lo, w_hi = m["weak_ci95"]  # weak means per item 0, 1, 0 (the 'size two' item is right)
+    assert 0.0 <= w_lo <= m["weak_mean"] <= w_hi <= 1.0 and w_lo < w_hi
+    assert m["strong_ci95"] == [1.0, 1.0]  # every strong answer is right
     assert m["strong_beats_weak"] == 0.6667
     assert m["leakage_rate"] == 0.3333  # item 3 copies its answer into the context
     assert m["format_compliance"] == 1.0
