@@ -6,10 +6,12 @@ one command, offline, on the embedded models by default.
 
 For every mode it builds the corpus (12 documents: maths, CS, legal), runs ``autodata generate`` with each
 method into ``OUT/<method>-<mode>``, then ``autodata evaluate`` re-solves every accepted item with fresh
-samples (k = ``--eval-samples``) and the script prints one table: documents, rounds, accepted items, rounds,
-calls and tokens per accepted item, wall time, and the re-solved weak mean, strong mean and gap with their
-bootstrap 95% intervals, beside the paper's CS figures. A run directory that exists is resumed (and so only
-re-read; its wall time is then the resume's): delete it to measure again.
+samples (k = ``--eval-samples``) and the script prints one table: documents, rounds, accepted items (for CoT:
+those that passed the quality filter), how many of them pass the acceptance rule (weak fails, strong succeeds,
+on the generation's scores), rounds, calls and tokens per item that passes it, wall time, and the re-solved
+weak mean, strong mean and gap with their bootstrap 95% intervals, beside the paper's CS figures. A run
+directory that exists is resumed (and so only re-read; its wall time is then the resume's): delete it to
+measure again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from autodata.evals.acceptance import decide
 from autodata.evals.corpus import build_corpus
+from autodata.evaluate import read_accepted
 
 METHODS = ("cot", "agentic")
 PAPER_CS = {
@@ -54,21 +58,35 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def passing_agentic_rule(run_dir: Path) -> int:
+    """Accepted items whose generation scores pass the acceptance rule of their preset: all of an agentic
+    run's; of a CoT run's (accepted there = passed the quality filter), those the agentic loop would keep."""
+    records = read_accepted(run_dir) if (run_dir / "accepted.jsonl").is_file() else []
+    return sum(
+        decide(r["preset"], r["weak_scores"], r["strong_scores"]).accepted
+        for r in records
+        if r.get("weak_scores") and r.get("strong_scores")
+    )
+
+
 def run_figures(run_dir: Path, wall: float) -> dict[str, Any]:
-    """What generation cost and yielded (summary.json) and what re-solving measured (evaluation.json)."""
+    """What generation cost and yielded (summary.json) and what re-solving measured (evaluation.json).
+    Per-item figures are per item that passes the acceptance rule, the paper's measure for both methods."""
     summary = _read_json(run_dir / "summary.json")
     metrics = _read_json(run_dir / "evaluation.json").get("metrics", {})
     accepted = int(summary.get("accepted", 0))
+    kept = passing_agentic_rule(run_dir)
     rounds = int(summary.get("rounds", 0))
     calls = summary.get("calls", {})
     total_calls = sum(int(r.get("calls", 0)) for r in calls.values())
     tokens = sum(int(r.get("input_tokens", 0)) + int(r.get("output_tokens", 0)) for r in calls.values())
-    per_item = (lambda v: round(v / accepted, 2)) if accepted else (lambda v: None)
+    per_item = (lambda v: round(v / kept, 2)) if kept else (lambda v: None)
     return {
         "units": summary.get("documents"),
         "rounds": rounds,
         "solved": summary.get("items_solved", 0),
         "accepted": accepted,
+        "kept": kept,
         "rounds_per_item": per_item(rounds),
         "calls_per_item": per_item(total_calls),
         "tokens_per_item": per_item(tokens),
@@ -93,13 +111,13 @@ def table(rows: dict[str, dict[str, Any]], documents: int) -> str:
     lines = [
         f"documents: {documents}",
         "",
-        "| run | units | rounds | reached solvers | accepted | rounds / item | calls / item | tokens / item "
-        "| wall s | weak mean [95% CI] | strong mean [95% CI] | gap [95% CI] |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | units | rounds | reached solvers | accepted | pass the rule | rounds / item | calls / item "
+        "| tokens / item | wall s | weak mean [95% CI] | strong mean [95% CI] | gap [95% CI] |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, f in rows.items():
         lines.append(
-            f"| {name} | {f['units']} | {f['rounds']} | {f['solved']} | {f['accepted']} | "
+            f"| {name} | {f['units']} | {f['rounds']} | {f['solved']} | {f['accepted']} | {f['kept']} | "
             f"{_num(f['rounds_per_item'], '{:.2f}')} | {_num(f['calls_per_item'], '{:.1f}')} | "
             f"{_num(f['tokens_per_item'], '{:,.0f}')} | {f['wall']:.0f} | "
             f"{_num(f['weak_mean'])} {_ci(f['weak_ci95'])} | "
@@ -108,7 +126,7 @@ def table(rows: dict[str, dict[str, Any]], documents: int) -> str:
         )
     for method, paper in PAPER_CS.items():
         lines.append(
-            f"| paper, CS, {method} | | | | | {paper['rounds_per_item']:.2f} | | | | "
+            f"| paper, CS, {method} | | | | | | {paper['rounds_per_item']:.2f} | | | | "
             f"{paper['weak_mean']:.3f} | {paper['strong_mean']:.3f} | {paper['gap']:+.3f} |"
         )
     lines += ["", "| run | rejections |", "|---|---|"]
