@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     manifest = build_corpus(out / "corpus")
     rows: dict[str, dict[str, Any]] = {}
-    walls: dict[str, float] = {}
-    for mode in args.modes:
+    for mode in args.modes:  # each mode is measured and printed before the next starts
+        walls: dict[str, float] = {}
         for method in args.methods:
             name = f"{method}-{mode}"
             started = time.monotonic()
@@ -167,17 +167,23 @@ def main(argv: list[str] | None = None) -> int:
             if done.returncode not in (0, 3):  # 3: nothing reached the solvers, still a measurement
                 print(f"{name}: generate exited with {done.returncode}", file=sys.stderr)
                 return done.returncode
-    runs = [out / name for name in walls]
-    with_items = [
-        r for r in runs if (r / "accepted.jsonl").is_file() and (r / "accepted.jsonl").stat().st_size
-    ]
-    if with_items and subprocess.run(evaluate_command(with_items, args), check=False).returncode != 0:
-        print("evaluate failed", file=sys.stderr)
-        return 1
-    for run in runs:
-        rows[run.name] = run_figures(run, walls[run.name])
-    print(table(rows, len(manifest)))
+        runs = [out / name for name in walls]
+        pending = [r for r in runs if needs_evaluation(r)]
+        if pending and subprocess.run(evaluate_command(pending, args), check=False).returncode != 0:
+            print("evaluate failed", file=sys.stderr)
+            return 1
+        for run in runs:
+            rows[run.name] = run_figures(run, walls[run.name])
+        print(table(rows, len(manifest)), flush=True)
     return 0
+
+
+def needs_evaluation(run_dir: Path) -> bool:
+    """Accepted items not yet re-solved (an evaluation.json older than accepted.jsonl is redone)."""
+    accepted, evaluation = run_dir / "accepted.jsonl", run_dir / "evaluation.json"
+    if not accepted.is_file() or not accepted.stat().st_size:
+        return False
+    return not evaluation.is_file() or evaluation.stat().st_mtime < accepted.stat().st_mtime
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The real-document corpus and the agentic-vs-CoT comparison script (on the fake OpenAI server)."""
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,17 @@ def test_compare_methods_runs_both_methods_and_re_solves(tmp_path, capsys):
             metrics = json.loads((tmp_path / run / "evaluation.json").read_text())["metrics"]
             assert metrics["items"] == summary["accepted"]
     assert "| paper, CS, agentic |" in printed
+
+
+def test_a_resumed_comparison_re_solves_only_runs_whose_items_changed(tmp_path):
+    run = tmp_path / "agentic-verifiable"
+    run.mkdir()
+    assert not compare_methods.needs_evaluation(run)  # no accepted.jsonl
+    (run / "accepted.jsonl").write_text("")
+    assert not compare_methods.needs_evaluation(run)  # nothing accepted
+    (run / "accepted.jsonl").write_text('{"id": "a"}\n')
+    assert compare_methods.needs_evaluation(run)
+    (run / "evaluation.json").write_text("{}")
+    assert not compare_methods.needs_evaluation(run)
+    os.utime(run / "accepted.jsonl", (time.time() + 5, time.time() + 5))  # a later resume accepted more
+    assert compare_methods.needs_evaluation(run)
