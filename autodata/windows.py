@@ -102,7 +102,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int, int]]:
         block = text[p_start:p_end]
         fenced = in_code or "```" in block
         in_code ^= block.count("```") % 2 == 1
-        if fenced or block.lstrip().startswith(("#", "|", "---")):
+        if fenced or block.lstrip().startswith(("#", "|", "---", ">>>")):  # ">>>": an interactive session
             continue
         start = p_start
         pending: int | None = None

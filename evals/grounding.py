@@ -73,7 +73,7 @@ DOMAINS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "mathematics": (
         # not "arithmetic": a skill every domain uses ("deposit arithmetic" on a statute is no foreign label)
-        ("mathemat", "algebra", "calculus", "geometr", "theorem", "combinator", "trigonometr"),
+        ("mathemat", "algebra", "calculus", "geometr", "theorem", "combinator", "trigonometr", "statistic"),
         (
             "equation",
             "theorem",
@@ -92,6 +92,15 @@ DOMAINS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "solution",
             "prime",
             "number",
+            "median",
+            "varian",
+            "statistic",
+            "probabilit",
+            "quantile",
+            "percentile",
+            "regression",
+            "correlation",
+            "deviation",
         ),
     ),
     "computing": (
@@ -245,10 +254,15 @@ def check_context_carries_evidence(evidence: Sequence[str], context: str, questi
     )
 
 
-def check_no_source_reference(context: str, question: str) -> RuleResult:
+def check_no_source_reference(context: str, question: str, passage: str | None = None) -> RuleResult:
+    """The item refers to "the source / passage / document" the solver never sees. Words the ``passage``
+    itself uses are its own vocabulary, not such a reference: a licence defines "the Source" form of a
+    work, and a case item's context opens with the passage."""
+    own = " ".join(passage.lower().split()) if passage else ""
     for field, text in (("question", question), ("context", context)):
-        match = _META_ALWAYS.search(text)
-        if match:
+        for match in _META_ALWAYS.finditer(text):
+            if own and " ".join(match.group(0).lower().split()) in own:
+                continue
             return RuleResult(
                 "no_source_reference",
                 False,
@@ -334,8 +348,11 @@ def source_domains(source: str) -> set[str]:
     return present
 
 
-def check_type_label(question_type: str, source: str) -> RuleResult:
-    foreign = sorted(label_domains(question_type) - source_domains(source))
+def check_type_label(question_type: str, source: str, document: str | None = None) -> RuleResult:
+    """A question-type label that names a domain the ``document`` (else the ``source`` window) is not about
+    ("statutory application" on a recurrence). A two-sentence window of a maths document may hold too few of
+    its domain's words, so the whole document decides what it is about."""
+    foreign = sorted(label_domains(question_type) - source_domains(document or source))
     if foreign:
         return RuleResult(
             "type_matches_source",
@@ -357,8 +374,9 @@ def check_result_copied(answer: str, source: str) -> RuleResult:
     )
 
 
-def check_grounding(item: dict, source: str, mode: str) -> list[RuleResult]:
-    """Every grounding rule for ``item`` written from ``source`` (the window the challenger saw)."""
+def check_grounding(item: dict, source: str, mode: str, document: str | None = None) -> list[RuleResult]:
+    """Every grounding rule for ``item`` written from ``source`` (the window the challenger saw) of
+    ``document`` (the unit's whole text; the window when not given)."""
     evidence = item.get("evidence") or []
     context, question = item.get("context") or "", item.get("question") or ""
     withheld = (
@@ -368,9 +386,9 @@ def check_grounding(item: dict, source: str, mode: str) -> list[RuleResult]:
         *withheld,
         check_evidence(evidence, source),
         check_context_carries_evidence(evidence, context, question),
-        check_no_source_reference(context, question),
+        check_no_source_reference(context, question, source),
         check_answer_kind(item.get("answer") or "", question, mode),
         check_specific_question(question),
-        check_type_label(item.get("question_type") or "", source),
+        check_type_label(item.get("question_type") or "", source, document),
         check_script(item, source),
     ]

@@ -31,11 +31,14 @@ def _checks(results) -> list[Check]:
     return [Check(name=r.name, passed=r.passed, detail=r.detail) for r in results]
 
 
-def coded_checks(item: dict, mode: str, window: str) -> tuple[list[Check], str | None]:
-    """Format, grounding and leakage rules (all in code); returns the checks and the first failing
-    category (``format``, ``grounding`` or ``leakage``), or None."""
+def coded_checks(
+    item: dict, mode: str, window: str, document: str | None = None
+) -> tuple[list[Check], str | None]:
+    """Format, grounding and leakage rules (all in code) for ``item`` written from ``window`` of
+    ``document``; returns the checks and the first failing category (``format``, ``grounding`` or
+    ``leakage``), or None."""
     fmt = _checks(check_format(item, mode))
-    grounding = _checks(check_grounding(item, window, mode))
+    grounding = _checks(check_grounding(item, window, mode, document))
     leak = check_leakage(item["answer"], item["context"], item["question"])
     checks = [*fmt, *grounding, Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail)]
     for category, group in (("format", fmt), ("grounding", grounding), ("leakage", checks[-1:])):
@@ -114,7 +117,7 @@ async def _screen(
         ), []
     start, end = candidate.get("window") or [0, len(state["document"])]
     window = state["document"][start:end]  # exactly what the challenger saw
-    checks, failed = coded_checks(item, ctx.mode, window)
+    checks, failed = coded_checks(item, ctx.mode, window, state["document"])
     if not failed:
         novelty, failed = novelty_checks(item, state, ctx)
         checks += novelty

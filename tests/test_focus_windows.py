@@ -85,3 +85,25 @@ def test_a_case_item_rests_on_its_whole_passage_and_keeps_its_solution():
     assert item["context"].endswith("returns them on 20 June.")
     assert item["solution"].startswith("20 June is 19 days")
     assert item["skills"] == []
+
+
+DOCSTRING_NOTE = """Return the harmonic mean of data.
+
+The harmonic mean is the reciprocal of the arithmetic mean of the reciprocals of the data. It can be used
+for averaging ratios or rates, for example speeds.
+
+    >>> harmonic_mean([40, 60])
+    48.0
+
+>>> data = [2.5, 3.25, 5.5]
+>>> round(harmonic_mean(data, weights=[5, 30]), 1)
+56.0
+
+If data is empty, or any element is less than zero, harmonic_mean will raise StatisticsError.
+"""
+
+
+def test_interactive_session_examples_are_code_not_passages():
+    passages = [" ".join(DOCSTRING_NOTE[s:e].split()) for s, e in focus_windows(DOCSTRING_NOTE)]
+    assert passages and not any(">>>" in p or "56.0" in p for p in passages)
+    assert any(p.startswith("If data is empty") for p in passages)

@@ -183,3 +183,37 @@ def test_the_context_opens_with_the_source_sentences_the_evidence_quotes():
         "not paid rent for two consecutive periods. " + case
     )
     assert grounded_context([EVIDENCE], carrying, SOURCE) == carrying
+
+
+STATISTICS_WINDOW = (
+    "The optional argument xbar, if given, should be the mean of the data. Use it for variance."
+)
+STATISTICS_DOCUMENT = (
+    "Return the sample variance of data, an iterable of at least two real-valued numbers. Variance, or "
+    "second moment about the mean, is a measure of the spread of data. " + STATISTICS_WINDOW
+)
+
+
+def test_statistics_is_mathematics_and_the_label_is_judged_on_the_whole_document():
+    assert check_type_label("geometric mean calculation", STATISTICS_DOCUMENT).passed
+    assert not check_type_label("statutory application", STATISTICS_DOCUMENT).passed
+    licence = '"Work" means the work; "Source" means its code.'
+    assert not check_type_label("algebraic derivation", licence).passed  # "means" is no mean
+    window = "The optional argument xbar, if given, should be the mean of the data."
+    assert not check_type_label("mathematical requirement", window).passed  # the window alone
+    assert check_type_label("mathematical requirement", window, document=STATISTICS_DOCUMENT).passed
+    item = {"question_type": "mathematical requirement", "context": window, "question": "What must xbar be?"}
+    failed = [
+        r.name for r in check_grounding(item, window, "rubric", document=STATISTICS_DOCUMENT) if not r.passed
+    ]
+    assert "type_matches_source" not in failed
+
+
+def test_a_term_of_the_passage_itself_is_no_reference_to_the_source():
+    passage = 'Redistribution of the Work in Source or Object form must keep "the Source" notices intact.'
+    case = f"{passage} Ana ships the compiled library to a customer."
+    assert check_no_source_reference(case, "What must Ana keep?", passage).passed
+    assert not check_no_source_reference(
+        case + " The passage says so.", "What must Ana keep?", passage
+    ).passed
+    assert not check_no_source_reference(case, "What must Ana keep?").passed  # no passage given: as before
