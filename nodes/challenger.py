@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
@@ -205,8 +207,19 @@ async def write_candidate(
     return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), record
 
 
+_LINKING_WORD = re.compile(
+    r"^(moreover|however|furthermore|also|thus|hence|therefore|besides|indeed|instead|still|similarly|likewise|"
+    r"finally|then|in addition|in particular|in practice|in contrast|in short|in other words|for example|"
+    r"for instance|by contrast|as a result|on the other hand|nevertheless|nonetheless|conversely),\s+",
+    re.IGNORECASE,
+)
+"""A sentence's link to the one before it ("Moreover, ..."), which reads wrong after "the fact that"."""
+
+
 def _in_sentence(fact: str) -> str:
-    """``fact`` to follow "the fact that": its first letter lowered unless it opens an acronym."""
+    """``fact`` to follow "the fact that": without its linking word, its first letter lowered unless it
+    opens an acronym."""
+    fact = _LINKING_WORD.sub("", fact.strip())
     lead = fact[:1].lower() + fact[1:] if fact[:1].isupper() and not fact[1:2].isupper() else fact
     return lead.rstrip(". ")
 

@@ -143,6 +143,21 @@ def test_a_result_given_as_a_reason_is_asked_for_by_code_about_the_fact_it_expla
     assert reason_question("GPU memory ran out") == "What explains the fact that GPU memory ran out?"
 
 
+def test_a_code_written_question_drops_the_fact_s_linking_word():
+    from autodata.nodes.challenger import consequence_question, reason_question
+
+    fact = "Moreover, if an input wins over the last output value, it cannot fit in the heap"
+    assert consequence_question(fact) == (
+        "What follows directly from the fact that if an input wins over the last output value, it cannot fit "
+        "in the heap?"
+    )
+    assert reason_question("However, the queue blocks") == "What explains the fact that the queue blocks?"
+    assert reason_question("In practice, RAM runs out") == "What explains the fact that RAM runs out?"
+    assert (
+        reason_question("Thus far nothing failed") == "What explains the fact that thus far nothing failed?"
+    )
+
+
 def test_a_formula_a_passage_states_as_what_something_is_or_has_is_a_result():
     fixed = (
         "A non-homogeneous recurrence a(n) = c a(n-1) + d with c different from 1 has the fixed point "
