@@ -3,8 +3,9 @@
 The solvers see only the item's context and question, never the source. So an item is rejected here when
 its evidence spans are not really in the source window the challenger saw, when its context does not carry
 the facts of that evidence, when it refers to "the source / document / passage / author", when its answer
-is binary (yes/no, true/false) or an option letter, when (verifiable mode) its answer is a bare integer, and
-when its question-type label names a domain the source is not about.
+is binary (yes/no, true/false) or an option letter, when (verifiable mode) its answer is a bare integer,
+when its question-type label names a domain the source is not about, and when a case item is built on the
+prompt's worked example instead of its passage.
 
 Pure functions, no I/O. Every rule returns a :class:`~autodata.evals.format_rules.RuleResult`.
 """
@@ -360,6 +361,33 @@ def check_type_label(question_type: str, source: str, document: str | None = Non
             f"the question_type {question_type!r} names {', '.join(foreign)}, which this source is not about",
         )
     return RuleResult("type_matches_source", True, "ok")
+
+
+EXAMPLE_WORDS_COPIED = 3
+"""Distinct words of the worked example, absent from the passage, that make a case a copy of the example."""
+_LONG_WORD = 4
+
+
+def check_not_the_example(case: str, question: str, example: str, passage: str) -> RuleResult:
+    """A case item built on the prompt's worked example instead of its passage: a small model given a
+    pump example on a licence wrote "A 500-litre tank is filled by the pump with the booster valve open".
+    Words the passage uses too are not counted (the example may share its subject)."""
+    own = set(content_tokens(passage))
+    borrowed = sorted(
+        {
+            t
+            for t in content_tokens(f"{case} {question}")
+            if len(t) >= _LONG_WORD and t not in own and t in set(content_tokens(example))
+        }
+    )
+    if len(borrowed) >= EXAMPLE_WORDS_COPIED:
+        return RuleResult(
+            "case_not_the_example",
+            False,
+            f"the case copies the worked example ({', '.join(borrowed)}), which is about another topic: "
+            "build the case from the passage's own subject",
+        )
+    return RuleResult("case_not_the_example", True, "ok")
 
 
 def check_result_copied(answer: str, source: str) -> RuleResult:

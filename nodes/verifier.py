@@ -10,9 +10,10 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.dedup import repeat_of
 from autodata.evals.format_rules import check_format
-from autodata.evals.grounding import check_grounding
+from autodata.evals.grounding import check_grounding, check_not_the_example
 from autodata.evals.leakage import check_leakage
 from autodata.llm import CallRecord, call_structured
+from autodata.nodes.challenger import case_example
 from autodata.nodes.common import call_metadata, context, emit, fence, registry
 from autodata.nodes.schemas import VerifierOut
 from autodata.prompts.loader import load_prompt
@@ -31,14 +32,24 @@ def _checks(results) -> list[Check]:
     return [Check(name=r.name, passed=r.passed, detail=r.detail) for r in results]
 
 
+def case_of(item: dict) -> str:
+    """What a case item's challenger wrote: its context after the passage sentences code put first."""
+    passage = " ".join(item.get("evidence") or [])
+    context = item.get("context") or ""
+    return context[len(passage) :].strip() if passage and context.startswith(passage) else context
+
+
 def coded_checks(
-    item: dict, mode: str, window: str, document: str | None = None
+    item: dict, mode: str, window: str, document: str | None = None, example: str | None = None
 ) -> tuple[list[Check], str | None]:
     """Format, grounding and leakage rules (all in code) for ``item`` written from ``window`` of
-    ``document``; returns the checks and the first failing category (``format``, ``grounding`` or
-    ``leakage``), or None."""
+    ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
+    failing category (``format``, ``grounding`` or ``leakage``), or None."""
     fmt = _checks(check_format(item, mode))
-    grounding = _checks(check_grounding(item, window, mode, document))
+    rules = check_grounding(item, window, mode, document)
+    if example and item.get("kind") == "case":
+        rules.append(check_not_the_example(case_of(item), item.get("question") or "", example, window))
+    grounding = _checks(rules)
     leak = check_leakage(item["answer"], item["context"], item["question"])
     checks = [*fmt, *grounding, Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail)]
     for category, group in (("format", fmt), ("grounding", grounding), ("leakage", checks[-1:])):
@@ -117,7 +128,8 @@ async def _screen(
         ), []
     start, end = candidate.get("window") or [0, len(state["document"])]
     window = state["document"][start:end]  # exactly what the challenger saw
-    checks, failed = coded_checks(item, ctx.mode, window, state["document"])
+    example = case_example(ctx, state["round"], candidate["index"]) if item.get("kind") == "case" else None
+    checks, failed = coded_checks(item, ctx.mode, window, state["document"], example)
     if not failed:
         novelty, failed = novelty_checks(item, state, ctx)
         checks += novelty

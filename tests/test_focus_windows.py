@@ -107,3 +107,43 @@ def test_interactive_session_examples_are_code_not_passages():
     passages = [" ".join(DOCSTRING_NOTE[s:e].split()) for s, e in focus_windows(DOCSTRING_NOTE)]
     assert passages and not any(">>>" in p or "56.0" in p for p in passages)
     assert any(p.startswith("If data is empty") for p in passages)
+
+
+def test_a_case_built_on_the_worked_example_is_rejected_in_code_before_the_verifier():
+    from types import SimpleNamespace
+
+    from autodata.nodes.challenger import case_example, to_item
+    from autodata.nodes.schemas import CaseItemOut
+    from autodata.nodes.verifier import case_of, coded_checks
+
+    passage = "Section 4. A landlord must return the deposit within 14 days after the tenancy ends."
+    ctx = SimpleNamespace(mode="verifiable", prompts_dir=None)
+    example = case_example(ctx, 1, 0)  # what round 1's only challenger was shown
+    assert "library book" in example
+    copied = to_item(
+        CaseItemOut(
+            context="Ana borrows a book on 3 May and renews it once before it is due.",
+            question="What is the latest date on which the tenant may return the book?",
+            solution="The loan runs 21 days from 3 May, to 24 May; the renewal adds 14 days, so 7 June.",
+            answer="7 June",
+            question_type="date arithmetic",
+        ),
+        passage,
+    )
+    assert case_of(copied) == "Ana borrows a book on 3 May and renews it once before it is due."
+    checks, failed = coded_checks(copied, "verifiable", passage, passage, example)
+    assert failed == "grounding"
+    (check,) = [c for c in checks if c["name"] == "case_not_the_example"]
+    assert not check["passed"] and "borrows" in check["detail"]
+    own = to_item(
+        CaseItemOut(
+            context="Ben's tenancy ends on 1 June and his landlord holds his deposit of 800 euros.",
+            question="By what date must the landlord return Ben's deposit?",
+            solution="14 days after 1 June is 15 June.",
+            answer="15 June",
+            question_type="date arithmetic",
+        ),
+        passage,
+    )
+    checks, failed = coded_checks(own, "verifiable", passage, passage, example)
+    assert failed is None and all(c["passed"] for c in checks)

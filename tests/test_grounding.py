@@ -12,6 +12,7 @@ from autodata.evals.grounding import (
     check_evidence,
     check_grounding,
     check_no_source_reference,
+    check_not_the_example,
     check_script,
     check_specific_question,
     check_type_label,
@@ -217,3 +218,38 @@ def test_a_term_of_the_passage_itself_is_no_reference_to_the_source():
         case + " The passage says so.", "What must Ana keep?", passage
     ).passed
     assert not check_no_source_reference(case, "What must Ana keep?").passed  # no passage given: as before
+
+
+PUMP_EXAMPLE = (
+    'PASSAGE: "The pump delivers 12 litres per minute; with the booster valve open it delivers a third '
+    'more."\n{"context": "An empty 480-litre tank is filled by the pump with the booster valve open the '
+    'whole time.", '
+    '"question": "How many minutes does filling the tank take?", "answer": "30 minutes"}'
+)
+LICENCE = (
+    "7. Nothing in this License Agreement shall create any relationship of agency between PSF and Licensee."
+)
+
+
+def test_a_case_that_borrows_the_worked_example_s_topic_is_rejected():
+    copied = check_not_the_example(
+        "A 500-litre tank is filled by the pump with the booster valve open for 2 hours.",
+        "What is the pressure difference between the pump and the tank?",
+        PUMP_EXAMPLE,
+        LICENCE,
+    )
+    assert not copied.passed and "booster" in copied.detail and "pump" in copied.detail
+    own = check_not_the_example(
+        "Ana's company licenses Python and then sells a product built on it for 30 minutes of support.",
+        "Does the licence make Ana an agent of PSF?",
+        PUMP_EXAMPLE,
+        LICENCE,
+    )
+    assert own.passed  # one shared word ("minutes") is chance, not a copy
+    pump_passage = "The pump of the cooling loop delivers 8 litres per minute through the open booster valve."
+    assert check_not_the_example(
+        "A tank of 400 litres is filled by the pump with the booster valve open.",
+        "How long?",
+        PUMP_EXAMPLE,
+        pump_passage,
+    ).passed  # the passage's own words are not borrowed
