@@ -149,12 +149,23 @@ def _stated_formulas(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def _requirement(text: str, match: re.Match) -> bool:
+    """ ", with ..." after words alone states what something needs or has ("an iterable of numbers, with at
+    least two values"), not what was worked out: only after a formula ("r^2 - 5r + 6 = 0, with roots 2 and
+    3") is it a result."""
+    if match.group("connective").lower().lstrip(", ").strip() != "with":
+        return False
+    head = SENTENCE_BREAK.split(text[: match.start()])[-1]
+    return not _FORMULA_MARK.search(head)
+
+
 def result_spans(passage: str) -> list[str]:
     """What the passage works out, in order: the clause after ", so", ", with", "gives", "because" ... up to
     the clause's end, and a formula it states as what something is or has, each at most MAX_RESULT_WORDS
     words (a formula without the words naming it)."""
     text = _flat(passage)
-    found = [(m.start(), _span(m)) for m in _RESULT.finditer(text)] + _stated_formulas(text)
+    found = [(m.start(), _span(m)) for m in _RESULT.finditer(text) if not _requirement(text, m)]
+    found += _stated_formulas(text)
     spans: list[str] = []
     for _, span in sorted(found):
         if 1 <= len(span.split()) <= MAX_RESULT_WORDS and span not in spans:

@@ -70,6 +70,16 @@ def test_code_finds_what_a_passage_works_out_and_asks_for_one_with_a_premise_lef
     assert result_spans(because) == ["sequences finish"]  # the reason, without its "then"
 
 
+def test_with_after_a_plain_noun_states_a_requirement_not_a_result():
+    requirement = (
+        "Return the sample variance of data, an iterable of real-valued numbers, with at least two values."
+    )
+    assert result_spans(requirement) == []
+    assert not works_something_out(requirement + " It measures how far the data spread from their mean.")
+    derived = "The characteristic equation of a(n) = 4 a(n-1) - 4 a(n-2) is r^2 - 4r + 4 = 0, with root 2."
+    assert result_spans(derived)[-1] == "root 2"
+
+
 def test_a_withheld_item_answers_with_the_source_and_does_not_leak():
     parsed = WithheldItemOut(
         question="What are the roots of this characteristic equation?", question_type="derivation"
