@@ -94,6 +94,9 @@ STOPWORDS = frozenset(
     ]
 )
 MIN_INFORMATIVE = 3
+VERBATIM_WORDS = 5
+"""An answer of at least this many words that the context holds word for word is leaked, whatever the
+question echoes."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,11 @@ def check_leakage(
     if stated and longest_common_run(answer_tokens, question_tokens) == len(answer_tokens):
         # "...admitted 30% more concurrent sequences: how much ...?" answered "30% more concurrent sequences"
         return LeakageResult(True, 1.0, len(answer_tokens), "the question itself states the answer")
+    if len(answer_tokens) >= VERBATIM_WORDS and longest_common_run(answer_tokens, tokens(context)) == len(
+        answer_tokens
+    ):
+        # a question that echoes most of a copied sentence leaves too few informative words to count
+        return LeakageResult(True, 1.0, len(answer_tokens), "the context holds the answer word for word")
     question_vocab = set(question_tokens)
     informative = [t for t in content_tokens(answer) if t not in question_vocab]
     if len(informative) < MIN_INFORMATIVE:

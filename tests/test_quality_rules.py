@@ -85,6 +85,20 @@ def test_an_answer_the_question_states_word_for_word_is_leakage():
     assert not check_leakage("B", "A cache evicts keys.", "Which key goes, A or B?").leaked  # one plain word
 
 
+def test_an_answer_the_context_holds_word_for_word_is_leakage_even_when_the_question_echoes_it():
+    rule = (
+        "All end user license agreements which have been validly granted under this License prior to "
+        "termination shall survive termination."
+    )
+    context = f"{rule} A client terminates its agreement under Section 5.1."
+    question = "What happens to the end user license agreements validly granted before termination?"
+    answer = "The end user license agreements which have been validly granted prior to termination survive."
+    assert not check_leakage(answer, context, question).leaked  # reworded: left to the verifier
+    copied = check_leakage(rule, context, question)
+    assert copied.leaked and "word for word" in copied.detail
+    assert not check_leakage("14 days", "within 14 days after it ends", "How long?").leaked  # short: verifier
+
+
 def test_leakage_of_math_expression():
     assert check_leakage("2^(n+1) - 1", "so a(n) = 2^(n+1) - 1 holds", "Find a(n).").leaked
     assert not check_leakage("2^(n+1) - 1", "a(n) = 2 a(n-1) + 1 with a(0) = 1", "Find a(n).").leaked
