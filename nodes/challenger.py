@@ -261,19 +261,20 @@ def rotate(entries: list[str], turn: int) -> str:
     return entries[turn % len(entries)]
 
 
-def example_turn(round_no: int, index: int) -> int:
-    """Which worked example (in rotation) the challenger of ``round_no``'s candidate ``index`` is shown."""
+def turn_of(round_no: int, index: int) -> int:
+    """Which entry of a rotation (worked examples, angles) the challenger of ``round_no``'s candidate
+    ``index`` is given: each round and candidate moves on."""
     return round_no - 1 + index
 
 
 def case_example(ctx: RunContext, round_no: int, index: int) -> str:
     """The worked example a case challenger was shown (what the verifier checks a case did not copy)."""
-    return rotate(load_examples(f"example_case_{ctx.mode}", ctx.prompts_dir), example_turn(round_no, index))
+    return rotate(load_examples(f"example_case_{ctx.mode}", ctx.prompts_dir), turn_of(round_no, index))
 
 
 def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
     """A different angle every round (and for every parallel candidate of a round)."""
-    return rotate(load_lines("angles", prompts_dir), round_no - 1 + index)
+    return rotate(load_lines("angles", prompts_dir), turn_of(round_no, index))
 
 
 async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
@@ -298,7 +299,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         result=fence(result or ""),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
-        **item_prompt_values(ctx, schema, turn=example_turn(task["round"], task["index"])),
+        **item_prompt_values(ctx, schema, turn=turn_of(task["round"], task["index"])),
     )
     candidate, record = await write_candidate(
         runtime,
