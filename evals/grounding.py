@@ -13,6 +13,7 @@ Pure functions, no I/O. Every rule returns a :class:`~autodata.evals.format_rule
 from __future__ import annotations
 
 import bisect
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -368,16 +369,31 @@ EXAMPLE_WORDS_COPIED = 3
 _LONG_WORD = 4
 
 
+def example_case(example: str) -> str:
+    """The case and question of a worked example (``PASSAGE: "..."`` then the item as JSON): what a copy
+    of the example takes. The whole text when it holds no such JSON."""
+    start = example.find("{")
+    try:
+        shown = json.loads(example[start:]) if start >= 0 else None
+    except json.JSONDecodeError:
+        shown = None
+    if not isinstance(shown, dict):
+        return example
+    return f"{shown.get('context', '')} {shown.get('question', '')}"
+
+
 def check_not_the_example(case: str, question: str, example: str, passage: str) -> RuleResult:
     """A case item built on the prompt's worked example instead of its passage: a small model given a
     pump example on a licence wrote "A 500-litre tank is filled by the pump with the booster valve open".
-    Words the passage uses too are not counted (the example may share its subject)."""
+    Only words of the example's own case and question count, and none the passage (or its document) uses:
+    the example may share the passage's subject."""
     own = set(content_tokens(passage))
+    shown = set(content_tokens(example_case(example)))
     borrowed = sorted(
         {
             t
             for t in content_tokens(f"{case} {question}")
-            if len(t) >= _LONG_WORD and t not in own and t in set(content_tokens(example))
+            if len(t) >= _LONG_WORD and t not in own and t in shown
         }
     )
     if len(borrowed) >= EXAMPLE_WORDS_COPIED:

@@ -48,7 +48,8 @@ def coded_checks(
     fmt = _checks(check_format(item, mode))
     rules = check_grounding(item, window, mode, document)
     if example and item.get("kind") == "case":
-        rules.append(check_not_the_example(case_of(item), item.get("question") or "", example, window))
+        own = f"{window}\n{document or ''}"  # the unit's own words, not only the window's
+        rules.append(check_not_the_example(case_of(item), item.get("question") or "", example, own))
     grounding = _checks(rules)
     leak = check_leakage(item["answer"], item["context"], item["question"])
     checks = [*fmt, *grounding, Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail)]

@@ -253,3 +253,20 @@ def test_a_case_that_borrows_the_worked_example_s_topic_is_rejected():
         PUMP_EXAMPLE,
         pump_passage,
     ).passed  # the passage's own words are not borrowed
+
+
+def test_only_the_example_s_own_case_and_question_count_as_copied():
+    library = (
+        'PASSAGE: "A new book is lent for 7 days; one renewal is allowed when nobody reserves it."\n'
+        '{"context": "Maya borrows a new book on 3 May.", "question": "On which day is the book due back?", '
+        '"solution": "The first 7 days give 10 May; the renewal gives another period of 7 days.", '
+        '"answer": "17 May"}'
+    )
+    statute_case = (
+        "If a monthly tenant gives written notice on 10 March, on which day does the first period end?"
+    )
+    assert check_not_the_example(statute_case, "When does it end?", library, "Notice ends a tenancy.").passed
+    copied = check_not_the_example(
+        "Maya borrows a new book on 3 May.", "When is it due back?", library, "Rent."
+    )
+    assert not copied.passed and "borrows" in copied.detail
