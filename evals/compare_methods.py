@@ -26,7 +26,7 @@ from typing import Any
 
 from autodata.evals.acceptance import decide
 from autodata.evals.corpus import build_corpus
-from autodata.evaluate import read_accepted
+from autodata.evaluate import generation_cost, read_accepted
 
 METHODS = ("cot", "agentic")
 PAPER_CS = {
@@ -77,19 +77,16 @@ def run_figures(run_dir: Path, wall: float) -> dict[str, Any]:
     accepted = int(summary.get("accepted", 0))
     kept = passing_agentic_rule(run_dir)
     rounds = int(summary.get("rounds", 0))
-    calls = summary.get("calls", {})
-    total_calls = sum(int(r.get("calls", 0)) for r in calls.values())
-    tokens = sum(int(r.get("input_tokens", 0)) + int(r.get("output_tokens", 0)) for r in calls.values())
-    per_item = (lambda v: round(v / kept, 2)) if kept else (lambda v: None)
+    cost = generation_cost(run_dir, kept)
     return {
         "units": summary.get("documents"),
         "rounds": rounds,
         "solved": summary.get("items_solved", 0),
         "accepted": accepted,
         "kept": kept,
-        "rounds_per_item": per_item(rounds),
-        "calls_per_item": per_item(total_calls),
-        "tokens_per_item": per_item(tokens),
+        "rounds_per_item": round(rounds / kept, 2) if kept else None,
+        "calls_per_item": cost["calls_per_item"],
+        "tokens_per_item": cost["tokens_per_item"],
         "wall": wall,
         "rejections": summary.get("rejections", {}),
         **{
