@@ -418,9 +418,19 @@ def check_result_copied(answer: str, source: str) -> RuleResult:
     )
 
 
-def check_grounding(item: dict, source: str, mode: str, document: str | None = None) -> list[RuleResult]:
+def case_of(item: dict) -> str:
+    """What a case item's challenger wrote: its context after the passage sentences code put first."""
+    passage = " ".join(item.get("evidence") or [])
+    context = item.get("context") or ""
+    return context[len(passage) :].strip() if passage and context.startswith(passage) else context
+
+
+def check_grounding(
+    item: dict, source: str, mode: str, document: str | None = None, example: str | None = None
+) -> list[RuleResult]:
     """Every grounding rule for ``item`` written from ``source`` (the window the challenger saw) of
-    ``document`` (the unit's whole text; the window when not given)."""
+    ``document`` (the unit's whole text; the window when not given); a case item is also checked against
+    the worked ``example`` its challenger was shown."""
     evidence = item.get("evidence") or []
     context, question = item.get("context") or "", item.get("question") or ""
     withheld = (
@@ -435,4 +445,9 @@ def check_grounding(item: dict, source: str, mode: str, document: str | None = N
         check_specific_question(question),
         check_type_label(item.get("question_type") or "", source, document),
         check_script(item, source),
+        *(
+            [check_not_the_example(case_of(item), question, example, document or source)]
+            if example and item.get("kind") == "case"
+            else []
+        ),
     ]

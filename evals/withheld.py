@@ -149,11 +149,16 @@ def _stated_formulas(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def _connective(match: re.Match) -> str:
+    """The connective a result match opens with, lower-cased and without its comma (", so" -> "so")."""
+    return re.sub(r"^,\s+", "", match.group("connective").lower())
+
+
 def _requirement(text: str, match: re.Match) -> bool:
     """ ", with ..." after words alone states what something needs or has ("an iterable of numbers, with at
     least two values"), not what was worked out: only after a formula ("r^2 - 5r + 6 = 0, with roots 2 and
     3") is it a result."""
-    if match.group("connective").lower().lstrip(", ").strip() != "with":
+    if _connective(match) != "with":
         return False
     head = SENTENCE_BREAK.split(text[: match.start()])[-1]
     return not _FORMULA_MARK.search(head)
@@ -184,7 +189,7 @@ def relation_of(passage: str, result: str) -> str:
     """How ``result`` follows in ``passage``: ``"reason"`` when the passage gives it as the reason for what
     comes before it ("..., because ..."), else ``"consequence"``."""
     found = _result_match(passage, result)
-    return "reason" if found and found[1].group("connective").lower() == "because" else "consequence"
+    return "reason" if found and _connective(found[1]) == "because" else "consequence"
 
 
 def _stated_before(passage: str, result: str, connectives: frozenset[str]) -> str | None:
@@ -194,7 +199,7 @@ def _stated_before(passage: str, result: str, connectives: frozenset[str]) -> st
     if found is None:
         return None
     text, match = found
-    if re.sub(r"^,\s+", "", match.group("connective").lower()) not in connectives:
+    if _connective(match) not in connectives:
         return None
     fact = SENTENCE_BREAK.split(text[: match.start()])[-1].strip().rstrip(" ,;:-")
     return fact if len(fact.split()) >= MIN_KEPT_WORDS else None

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.dedup import repeat_of
 from autodata.evals.format_rules import check_format
-from autodata.evals.grounding import check_grounding, check_not_the_example
+from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.challenger import case_example
@@ -32,13 +32,6 @@ def _checks(results) -> list[Check]:
     return [Check(name=r.name, passed=r.passed, detail=r.detail) for r in results]
 
 
-def case_of(item: dict) -> str:
-    """What a case item's challenger wrote: its context after the passage sentences code put first."""
-    passage = " ".join(item.get("evidence") or [])
-    context = item.get("context") or ""
-    return context[len(passage) :].strip() if passage and context.startswith(passage) else context
-
-
 def coded_checks(
     item: dict, mode: str, window: str, document: str | None = None, example: str | None = None
 ) -> tuple[list[Check], str | None]:
@@ -46,11 +39,7 @@ def coded_checks(
     ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
     failing category (``format``, ``grounding`` or ``leakage``), or None."""
     fmt = _checks(check_format(item, mode))
-    rules = check_grounding(item, window, mode, document)
-    if example and item.get("kind") == "case":
-        own = f"{window}\n{document or ''}"  # the unit's own words, not only the window's
-        rules.append(check_not_the_example(case_of(item), item.get("question") or "", example, own))
-    grounding = _checks(rules)
+    grounding = _checks(check_grounding(item, window, mode, document, example))
     leak = check_leakage(item["answer"], item["context"], item["question"])
     checks = [*fmt, *grounding, Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail)]
     for category, group in (("format", fmt), ("grounding", grounding), ("leakage", checks[-1:])):

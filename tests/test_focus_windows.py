@@ -112,9 +112,10 @@ def test_interactive_session_examples_are_code_not_passages():
 def test_a_case_built_on_the_worked_example_is_rejected_in_code_before_the_verifier():
     from types import SimpleNamespace
 
+    from autodata.evals.grounding import case_of
     from autodata.nodes.challenger import case_example, to_item
     from autodata.nodes.schemas import CaseItemOut
-    from autodata.nodes.verifier import case_of, coded_checks
+    from autodata.nodes.verifier import coded_checks
 
     passage = "Section 4. A landlord must return the deposit within 14 days after the tenancy ends."
     ctx = SimpleNamespace(mode="verifiable", prompts_dir=None)
