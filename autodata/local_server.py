@@ -60,6 +60,14 @@ class LocalServerError(RuntimeError):
     """The embedded model server did not come up."""
 
 
+class LocalServerDied(LocalServerError):
+    """The embedded model server's process exited before it was ready (``returncode`` as Popen's)."""
+
+    def __init__(self, message: str, returncode: int) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+
 class LocalServerCrashed(LocalServerError):
     """An embedded model server keeps crashing: no call to it can succeed, so the run should stop (not
     a per-call failure to retry). The message says how it died, shows its log's tail and what to do."""
@@ -429,9 +437,10 @@ class LocalServer:
                         raise LocalModelsUnavailable(
                             f"llama-cpp-python server unavailable. Fix: {INSTALL_HINT}"
                         )
-                    raise LocalServerError(
-                        f"embedded model server for {self.name!r} exited with code {code} during startup. "
-                        f"Log {self.log_path}:\n{tail}"
+                    raise LocalServerDied(
+                        f"embedded model server for {self.name!r} {describe_exit(code)} during startup. "
+                        f"Log {self.log_path}:\n{tail}",
+                        code,
                     )
                 with contextlib.suppress(httpx.HTTPError):
                     if client.get(url).status_code == 200:
@@ -563,10 +572,8 @@ class LocalServerPool:
     def _revive(self, name: str, srv: LocalServer) -> None:
         """``srv`` died (name lock held): count it, then restart it on its port (or LocalServerCrashed)."""
         code = srv.returncode
-        if srv.extra_bufts and code == -signal.SIGILL:
-            disable_extra_bufts(f"server {name} was killed by SIGILL with extra buffer types on")
-            srv.extra_bufts = False
-        self._count_crash(name, srv, describe_exit(code), crash_advice(code, srv.extra_bufts))
+        advice = self._crash_advice(name, srv, code)
+        self._count_crash(name, srv, describe_exit(code), advice)
         logger.warning(
             "embedded server %s %s (log %s); restarting on port %s",
             name,
@@ -582,9 +589,21 @@ class LocalServerPool:
             srv.start()
         except LocalServerCrashed:
             raise
+        except LocalServerDied as exc:  # e.g. SIGILL while llama.cpp loads the weights
+            advice = self._crash_advice(name, srv, exc.returncode)
+            self._count_crash(name, srv, f"{describe_exit(exc.returncode)} while starting", advice)
+            raise
         except LocalServerError as exc:
             self._count_crash(name, srv, "failed to start", str(exc).splitlines()[0])
             raise
+
+    @staticmethod
+    def _crash_advice(name: str, srv: LocalServer, code: int | None) -> str:
+        """What to do about ``srv`` dying with ``code``; SIGILL with extra buffer types on turns them off."""
+        if srv.extra_bufts and code == -signal.SIGILL:
+            disable_extra_bufts(f"server {name} was killed by SIGILL with extra buffer types on")
+            srv.extra_bufts = False
+        return crash_advice(code, srv.extra_bufts)
 
     def _count_crash(self, name: str, srv: LocalServer, how: str, advice: str) -> None:
         now = time.monotonic()

@@ -17,6 +17,7 @@ from autodata.local_server import (
     ExtraBufts,
     LocalServer,
     LocalServerCrashed,
+    LocalServerError,
     LocalServerPool,
     decide_extra_bufts,
     probe_key,
@@ -177,6 +178,8 @@ class Handler(BaseHTTPRequestHandler):
         })
 
 
+if mode == "sigill_at_load":  # like llama.cpp moving weights into an AMX buffer
+    die()
 print(f"fake server ready on port {port}", flush=True)
 HTTPServer(("127.0.0.1", port), Handler).serve_forever()
 """
@@ -201,6 +204,22 @@ def fake(tmp_path, monkeypatch):
 
     command.logs = tmp_path / "logs"
     return command
+
+
+def test_a_server_killed_while_loading_is_reported_by_its_signal(fake, monkeypatch):
+    pool = LocalServerPool(command=fake("sigill_at_load"), log_dir=fake.logs, max_crashes=2)
+    monkeypatch.setattr(local_server, "_POOL", pool)
+    try:
+        with pytest.raises(LocalServerError) as first:
+            pool.base_url("fake")
+        assert not isinstance(first.value, LocalServerCrashed)  # one crash: the next call starts it again
+        with pytest.raises(LocalServerCrashed) as crashed:
+            pool.base_url("fake")
+        report = str(crashed.value)
+        assert "crashed 2 times" in report and "(last: killed by SIGILL while starting)" in report
+        assert "What to do: the CPU refused an instruction" in report
+    finally:
+        pool.stop_all()
 
 
 async def test_a_crash_looping_server_stops_the_call_with_one_clear_error(fake, monkeypatch):
