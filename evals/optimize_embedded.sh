@@ -5,22 +5,29 @@
 #   pip install -e '.[local]' matplotlib      # matplotlib only for DIR/pass_rate.png
 #   bash evals/optimize_embedded.sh [OUT_DIR] [ITERATIONS] [BUDGET_CALLS]
 #
-# Roles "analyzer" and "editor" use the orchestrator's model (Qwen2.5-0.5B on the embedded profile).
+# The documents are the real-document corpus of evals/corpus.py (made from files Python and Debian
+# install), split by kind into 6 training and 6 validation documents that share none: two of each kind on
+# either side. Roles "analyzer" and "editor" use the orchestrator's model of the embedded profile.
 # Rerunning the same command resumes (--resume); it also extends a finished run to more iterations.
 # Output: OUT_DIR/report.md, OUT_DIR/pass_rate.png, OUT_DIR/iterations.jsonl, OUT_DIR/variants/<id>/,
-# OUT_DIR/best/ (then: autodata generate examples/ --out runs/best --prompts OUT_DIR/best).
+# OUT_DIR/best/ (then: autodata generate DOCS --out runs/best --prompts OUT_DIR/best).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/optimize-embedded}
 ITERATIONS=${2:-3}
-BUDGET=${3:-400}
+BUDGET=${3:-1500}
 export LANGSMITH_TRACING=${LANGSMITH_TRACING:-false}
+
+CORPUS="$OUT/corpus"
+python -m autodata.evals.corpus "$CORPUS" >/dev/null
+TRAIN=("$CORPUS"/maths/statistics_{means,variance}.md "$CORPUS"/cs/{heaps,semaphores}.md
+  "$CORPUS"/legal/{apache_grants,gpl3_termination}.md)
+VAL=("$CORPUS"/maths/statistics_{grouped_median,regression}.md "$CORPUS"/cs/{queues,condition_variables}.md
+  "$CORPUS"/legal/{mpl2_responsibilities,psf_agreement}.md)
 
 RESUME=()
 [ -f "$OUT/meta.sqlite" ] && RESUME=(--resume)
 
-autodata optimize \
-  --train examples/cs_note_adaptive_batching.md examples/math_note_recurrences.md \
-  --val examples/legal_tenancy_notice.md examples/cs_note_adaptive_batching.md \
-  --iterations "$ITERATIONS" --budget "$BUDGET" --minibatch 1 --temperature 0.1 \
-  --samples 2 --max-rounds 2 --profile local --out "$OUT" "${RESUME[@]}"
+autodata optimize --train "${TRAIN[@]}" --val "${VAL[@]}" \
+  --iterations "$ITERATIONS" --budget "$BUDGET" --minibatch 2 --temperature 0.1 \
+  --mode rubric --samples 2 --max-rounds 2 --profile local --out "$OUT" "${RESUME[@]}"
