@@ -572,8 +572,7 @@ class LocalServerPool:
     def _revive(self, name: str, srv: LocalServer) -> None:
         """``srv`` died (name lock held): count it, then restart it on its port (or LocalServerCrashed)."""
         code = srv.returncode
-        advice = self._crash_advice(name, srv, code)
-        self._count_crash(name, srv, describe_exit(code), advice)
+        self._count_death(name, srv, code, describe_exit(code))
         logger.warning(
             "embedded server %s %s (log %s); restarting on port %s",
             name,
@@ -590,20 +589,19 @@ class LocalServerPool:
         except LocalServerCrashed:
             raise
         except LocalServerDied as exc:  # e.g. SIGILL while llama.cpp loads the weights
-            advice = self._crash_advice(name, srv, exc.returncode)
-            self._count_crash(name, srv, f"{describe_exit(exc.returncode)} while starting", advice)
+            self._count_death(name, srv, exc.returncode, f"{describe_exit(exc.returncode)} while starting")
             raise
         except LocalServerError as exc:
             self._count_crash(name, srv, "failed to start", str(exc).splitlines()[0])
             raise
 
-    @staticmethod
-    def _crash_advice(name: str, srv: LocalServer, code: int | None) -> str:
-        """What to do about ``srv`` dying with ``code``; SIGILL with extra buffer types on turns them off."""
+    def _count_death(self, name: str, srv: LocalServer, code: int | None, how: str) -> None:
+        """Counts ``srv``'s exit with ``code`` as a crash; SIGILL with extra buffer types on turns them off
+        first, so the restart (and the advice) go without them."""
         if srv.extra_bufts and code == -signal.SIGILL:
             disable_extra_bufts(f"server {name} was killed by SIGILL with extra buffer types on")
             srv.extra_bufts = False
-        return crash_advice(code, srv.extra_bufts)
+        self._count_crash(name, srv, how, crash_advice(code, srv.extra_bufts))
 
     def _count_crash(self, name: str, srv: LocalServer, how: str, advice: str) -> None:
         now = time.monotonic()
