@@ -59,3 +59,14 @@ async def open_checkpointer(spec: str | None, out_dir: Path) -> AsyncIterator[An
             async with saver.conn.cursor() as cur:
                 await cur.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
         yield saver
+
+
+async def checkpointed_threads(saver: Any) -> frozenset[str] | None:
+    """The thread ids that have a checkpoint, read in one query where that is known up front: SQLite, whose
+    run directory has one writer. None otherwise (Postgres workers write while this one runs; other savers):
+    then each unit's state is read when it starts."""
+    conn = getattr(saver, "conn", None)
+    if type(saver).__name__ != "AsyncSqliteSaver" or conn is None:
+        return None
+    async with conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
+        return frozenset(str(row[0]) for row in await cursor.fetchall())

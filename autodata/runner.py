@@ -19,7 +19,7 @@ from typing import Any
 
 from langgraph.types import Command, Durability
 
-from autodata.checkpointers import is_postgres, open_checkpointer
+from autodata.checkpointers import checkpointed_threads, is_postgres, open_checkpointer
 from autodata.context import RunContext
 from autodata.dedup import DuplicateIndex
 from autodata.documents import Document, Skipped
@@ -310,6 +310,8 @@ class Runner:
         self._write_lock = asyncio.Lock()
         self._review_lock = asyncio.Lock()
         self.durability = durability
+        self._checkpointed: frozenset[str] | None = None
+        """Thread ids with a checkpoint when the run started, where the saver can tell (SQLite)."""
 
     def _durability(self) -> Durability:
         if self.durability is not None:
@@ -342,28 +344,38 @@ class Runner:
             "run_name": f"{getattr(graph, 'name', None) or 'self_instruct'}:{Path(doc.path).name}",
             "metadata": {"source": doc.path, "thread_id": tid},
         }
-        snapshot = await graph.aget_state(config)
-        values = snapshot.values or {}
-        if values.get("status") in FINISHED and not snapshot.next:
+        thread = config["configurable"]["thread_id"]
+        unseen = self._checkpointed is not None and thread not in self._checkpointed
+        snapshot = None if unseen else await graph.aget_state(config)  # an unseen unit has no state to read
+        values = (snapshot.values or {}) if snapshot is not None else {}
+        resumed = snapshot is not None and bool(snapshot.next)
+        if values.get("status") in FINISHED and not resumed:
             self.progress({"event": "skip", "source": doc.path, "status": values["status"]})
         else:
-            graph_input = None if snapshot.next else document_input(doc)
-            self.progress({"event": "start", "source": doc.path, "resumed": bool(snapshot.next)})
+            graph_input = None if resumed else document_input(doc)
+            self.progress({"event": "start", "source": doc.path, "resumed": resumed})
             while True:
-                async for chunk in graph.astream(
+                last: dict[str, Any] | None = None
+                async for mode, chunk in graph.astream(
                     graph_input,
                     config,
                     context=self._doc_context(doc),
-                    stream_mode="custom",
+                    stream_mode=["custom", "values"],
                     durability=self._durability(),
                 ):
-                    self.progress(chunk)
+                    if mode == "custom":
+                        self.progress(chunk)
+                    else:
+                        last = chunk
+                if self.reviewer is None and last is not None:
+                    values = last  # the state the run ended with: no interrupt to answer, nothing to read
+                    break
                 snapshot = await graph.aget_state(config)
+                values = snapshot.values
                 decision = await self._review(snapshot)
                 if decision is None:
                     break
                 graph_input = Command(resume=decision)
-            values = snapshot.values
         async with self._write_lock:
             write_records(values, tid, models, self.accepted, self.rejected, self.dedup)
         self.progress({"event": "done", "source": doc.path, "status": values.get("status")})
@@ -410,6 +422,7 @@ class Runner:
         statuses: Counter[str] = Counter()
         async with open_checkpointer(self.checkpointer, self.out_dir) as saver, self._claims() as claims:
             graph = self.graph_builder(saver)
+            self._checkpointed = await checkpointed_threads(saver)
             busy: list[Document] = []
             crashes: list[LocalServerCrashed] = []
 

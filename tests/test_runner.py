@@ -185,3 +185,30 @@ def test_feedback_next_of_the_last_round_of_a_stopped_unit_is_the_state_s_feedba
     assert [r.feedback_next for r in rejected_records({**values, "rounds": old}, "t")] == [None, None]
     written_before = {k: v for k, v in records[0].model_dump().items() if k != "feedback_next"}
     assert RejectedRecord.model_validate(written_before).feedback_next is None
+
+
+async def test_a_new_run_reads_no_unit_s_state_and_a_rerun_reads_each_once(tmp_path):
+    from autodata.graphs.self_instruct import build_graph
+
+    reads: list[str] = []
+
+    def counting_reads(saver):
+        graph = build_graph(saver)
+        real = graph.aget_state
+
+        async def aget_state(config, *args, **kwargs):
+            reads.append(config["configurable"]["thread_id"])
+            return await real(config, *args, **kwargs)
+
+        graph.aget_state = aget_state
+        return graph
+
+    out = tmp_path / "run"
+    documents = docs(tmp_path, 2)
+    await Runner(out, RunContext(models=registry()), graph_builder=counting_reads, concurrency=2).run(documents)
+    assert reads == []  # no unit had a checkpoint, and the states they ended with came from their streams
+    assert len(read(out / "accepted.jsonl")) == 2
+    second = registry()
+    await Runner(out, RunContext(models=second), graph_builder=counting_reads, concurrency=2).run(documents)
+    assert len(reads) == 2 and len(set(reads)) == 2  # each finished unit read once, then skipped
+    assert all(m.seen == [] for m in second.models.values()) and len(read(out / "accepted.jsonl")) == 2
