@@ -118,6 +118,10 @@ def _embedded_profile(main: str) -> dict[str, dict[str, Any]]:
         "strong_solver": _local_role(main, temperature=SOLVER_TEMPERATURE, max_tokens=512),
         "judge": _local_role(main, temperature=0.0, max_tokens=160),
         "orchestrator": _local_role(main, temperature=0.3, max_tokens=120),
+        # the meta-optimiser's roles take the orchestrator's settings but these: an analysis of about 250
+        # words, and an edit (a part of a prompt file rewritten, as JSON) of about as many
+        "analyzer": {"max_tokens": 400},
+        "editor": {"max_tokens": 600},
     }
 
 
@@ -269,7 +273,8 @@ def load_models_config(
         base = dict(PROFILES.get(profile, {}).get(role, {}))
         resolved[role] = _layers(base, file_layer, _env_layer(env, role), cli.get(role, {}))
     for role, parent in INHERITED_ROLES.items():
-        base = dict(resolved[parent])  # already has [roles.default]: only the role's own settings on top
+        # the parent's resolved settings already have [roles.default]: only the role's own on top
+        base = {**resolved[parent], **PROFILES.get(profile, {}).get(role, {})}
         resolved[role] = _layers(base, file_roles.get(role, {}), _env_layer(env, role), cli.get(role, {}))
 
     roles: dict[str, RoleModel] = {}

@@ -81,6 +81,52 @@ def check_edit(name: str, text: str) -> None:
     check_template(name, text)
 
 
+_PART_START = re.compile(r"(?:[-*] |#|\$|=== )")
+_PART_MARK = re.compile(r"^\[\d+\] ?", re.MULTILINE)
+
+
+def prompt_parts(text: str) -> list[str]:
+    """A prompt file cut into numbered parts an editor can name (``text == "".join(parts)``): a part starts
+    at the first line, after a blank line or a line ending with ":", and at a line that opens a list item,
+    a heading, a placeholder or the ``=== user ===`` separator; other lines continue the part before."""
+    parts: list[list[str]] = [[]]
+    previous = ""
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        starts = stripped and (
+            not previous.strip()
+            or previous.rstrip().endswith(":")
+            or bool(_PART_START.match(stripped))
+            or previous.startswith(("#", "$", "=== "))
+        )
+        if starts and any(p.strip() for p in parts[-1]):
+            parts.append([])
+        parts[-1].append(line)
+        previous = line
+    return ["".join(lines) for lines in parts if lines]
+
+
+def numbered_parts(text: str) -> str:
+    """The file as the editor sees it: each part behind its number, ``[1] ...``."""
+    return "".join(f"[{i}] {part}" for i, part in enumerate(prompt_parts(text), 1))
+
+
+def apply_part_edit(name: str, text: str, part: int, new_text: str) -> str:
+    """``text`` with part ``part`` (1-based) replaced by ``new_text``; part 0 replaces the whole file. Part
+    numbers the editor copied into its text are dropped; an empty ``new_text`` deletes the part."""
+    new_text = _PART_MARK.sub("", new_text)
+    if part == 0:
+        return new_text
+    parts = prompt_parts(text)
+    if not 1 <= part <= len(parts):
+        raise GuardrailError(f"prompt {name!r} has parts 1-{len(parts)}, not {part}")
+    old = parts[part - 1]
+    body = new_text.strip("\n")
+    tail = old[len(old.rstrip("\n")) :] or "\n"  # the part's line end and the blank lines after it
+    parts[part - 1] = body + tail if body else ""
+    return "".join(parts)
+
+
 def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 

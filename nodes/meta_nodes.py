@@ -29,8 +29,11 @@ from autodata.nodes.common import emit, runtime_context
 from autodata.nodes.meta_guardrails import (
     OPTIMIZABLE,
     GuardrailError,
+    apply_part_edit,
     check_edit,
+    check_target,
     find_duplicate,
+    numbered_parts,
     required_placeholders,
     text_hash,
 )
@@ -62,7 +65,10 @@ class EditOut(BaseModel):
     prompt: str = Field(
         description="name of the ONE prompt file to replace", json_schema_extra={"enum": list(OPTIMIZABLE)}
     )
-    new_text: str = Field(description="the complete new prompt file")
+    part: int = Field(
+        default=0, ge=0, description="the number of the part to replace; 0 replaces the whole file"
+    )
+    new_text: str = Field(description="the new text of that part (of the whole file for part 0)")
     rationale: str = Field(default="", description="why this change addresses the analysis")
 
 
@@ -261,7 +267,7 @@ async def edit(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     current = read_prompts(ctx.out_dir, state["parent"])
     listing = "\n\n".join(
         f"## {name} (placeholders: {', '.join('$' + p for p in sorted(required_placeholders(name)))})\n"
-        f"```\n{current[name]}\n```"
+        f"```\n{numbered_parts(current[name])}\n```"
         for name in OPTIMIZABLE
     )
     messages = _messages(
@@ -291,11 +297,15 @@ def guard(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     else:
         name = edit_out["prompt"]
         try:
-            check_edit(name, edit_out["new_text"])
+            check_target(name)
+            edited = apply_part_edit(
+                name, parent_prompts[name], edit_out.get("part", 0), edit_out["new_text"]
+            )
+            check_edit(name, edited)
         except GuardrailError as exc:
             outcome, detail = "invalid", str(exc)
         else:
-            prompts[name] = edit_out["new_text"].strip("\n") + "\n"
+            prompts[name] = edited.strip("\n") + "\n"
             diff = unified_diff(name, parent_prompts[name], prompts[name], parent, child)
             known = [
                 (v["id"], read_prompts(ctx.out_dir, v["id"]))

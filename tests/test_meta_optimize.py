@@ -7,6 +7,8 @@ import random
 
 import pytest
 from fakes import FakeRegistry
+from hypothesis import given
+from hypothesis import strategies as st
 from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
 import autodata.nodes.meta_nodes as meta_nodes
@@ -16,8 +18,10 @@ from autodata.graphs.meta_optimize import graph as studio_graph
 from autodata.meta_state import MetaContext
 from autodata.nodes.meta_guardrails import (
     GuardrailError,
+    apply_part_edit,
     check_edit,
     find_duplicate,
+    prompt_parts,
     required_placeholders,
 )
 from autodata.nodes.meta_store import package_prompts, read_iterations
@@ -102,6 +106,53 @@ async def test_better_child_is_accepted_and_saved_as_best(tmp_path):
     # the analyzer read the trajectories (rejection reasons and scores)
     assert "too_easy" in models.prompts("analyzer")[0]
     assert "MAGIC-HARD" not in models.prompts("editor")[0]  # the editor saw the parent's prompts
+
+
+async def test_an_edit_of_one_numbered_part_changes_that_part_only(tmp_path):
+    """Small editors cannot write a whole prompt file back as JSON: they name a part and rewrite it."""
+    first = prompt_parts(SEED_PROMPTS["challenger"])[0]
+    new_part = first.strip() + " Ask about a longer access sequence; MAGIC-HARD."
+    models = registry([{"prompt": "challenger", "part": 1, "new_text": new_part, "rationale": "harder"}])
+    await optimize(context(tmp_path, models))
+    (row,) = read_iterations(tmp_path / "opt")
+    assert row["outcome"] == "accepted" and row["child_pass_rate"] == 1.0
+    child = (tmp_path / "opt" / "variants" / "it001" / "challenger.md").read_text()
+    assert child == SEED_PROMPTS["challenger"].replace(first.strip(), new_part, 1)
+    assert "[1] " + first.splitlines()[0] in models.prompts("editor")[0]  # the parts it chose from
+
+
+async def test_an_edit_of_a_part_that_does_not_exist_is_invalid(tmp_path):
+    models = registry([{"prompt": "brief", "part": 99, "new_text": "Be hard.", "rationale": ""}])
+    await optimize(context(tmp_path, models))
+    (row,) = read_iterations(tmp_path / "opt")
+    assert row["outcome"] == "invalid" and "not 99" in row["detail"] and row["child_pass_rate"] is None
+
+
+@given(st.text(alphabet=st.sampled_from("ab:#$-= \n"), max_size=80))
+def test_prompt_parts_join_back_to_the_file(text):
+    parts = prompt_parts(text)
+    assert "".join(parts) == text
+    assert all(part.strip() for part in parts[1:])  # blank lines belong to the part before them
+
+
+def test_a_part_edit_keeps_the_layout_around_the_part():
+    text = "Intro line\ncontinued.\n\n- rule one\n- rule two\n=== user ===\n$history\n"
+    assert prompt_parts(text) == [
+        "Intro line\ncontinued.\n\n",
+        "- rule one\n",
+        "- rule two\n",
+        "=== user ===\n",
+        "$history\n",
+    ]
+    assert apply_part_edit("orchestrator", text, 1, "[1] Shorter intro.\n") == text.replace(
+        "Intro line\ncontinued.", "Shorter intro."
+    )
+    assert apply_part_edit("orchestrator", text, 3, "") == text.replace("- rule two\n", "")
+    assert apply_part_edit("orchestrator", text, 0, "All new.\n=== user ===\n$history") == (
+        "All new.\n=== user ===\n$history"
+    )
+    with pytest.raises(GuardrailError, match="parts 1-5, not 6"):
+        apply_part_edit("orchestrator", text, 6, "x")
 
 
 async def test_worse_child_is_rejected(tmp_path):

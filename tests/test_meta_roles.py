@@ -20,10 +20,24 @@ base_url = "http://127.0.0.1:9000/v1"
 
 
 def test_analyzer_and_editor_default_to_the_resolved_orchestrator():
-    config = load_models_config("local", overrides=["orchestrator.max_tokens=333"], environ={})
+    config = load_models_config("openai", overrides=["orchestrator.max_tokens=333"], environ={})
     for role in ("analyzer", "editor"):
         assert config.role(role) == config.role("orchestrator")
     assert config.role("editor").max_tokens == 333
+
+
+@pytest.mark.parametrize("profile", ["local", "local-small"])
+def test_embedded_meta_roles_have_room_for_an_analysis_and_an_edit(profile):
+    """The embedded orchestrator's 120 tokens cut an analysis or an edit off mid-sentence (measured: every
+    edit of a run was malformed JSON); the rest of their settings is still the orchestrator's."""
+    config = load_models_config(profile, overrides=["orchestrator.temperature=0.2"], environ={})
+    orchestrator = config.role("orchestrator")
+    for role in ("analyzer", "editor"):
+        settings = config.role(role)
+        assert settings.max_tokens >= 3 * orchestrator.max_tokens
+        assert settings.model_copy(update={"max_tokens": orchestrator.max_tokens}) == orchestrator
+    edited = load_models_config(profile, overrides=["editor.max_tokens=99"], environ={})
+    assert edited.role("editor").max_tokens == 99
 
 
 def test_analyzer_and_editor_from_the_config_file(tmp_path):

@@ -205,7 +205,8 @@ async def test_a_new_run_reads_no_unit_s_state_and_a_rerun_reads_each_once(tmp_p
 
     out = tmp_path / "run"
     documents = docs(tmp_path, 2)
-    await Runner(out, RunContext(models=registry()), graph_builder=counting_reads, concurrency=2).run(documents)
+    first = Runner(out, RunContext(models=registry()), graph_builder=counting_reads, concurrency=2)
+    await first.run(documents)
     assert reads == []  # no unit had a checkpoint, and the states they ended with came from their streams
     assert len(read(out / "accepted.jsonl")) == 2
     second = registry()
