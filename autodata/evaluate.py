@@ -30,6 +30,7 @@ from autodata.evals.leakage import check_leakage
 from autodata.llm import CallRecord, summarize_calls
 from autodata.nodes.judge import judge
 from autodata.nodes.solvers import solve
+from autodata.records import read_accepted
 from autodata.state import Item
 
 NEAR_DUPLICATE_RATIO = 0.9
@@ -149,22 +150,6 @@ def generation_cost(run_dir: Path, items: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- solving
 
 
-def read_accepted(run_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / "accepted.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir}: no accepted.jsonl (not a run directory?)")
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a torn last line from a killed run
-    return records
-
-
 def to_item(record: dict[str, Any]) -> Item:
     return Item(
         question_type=record.get("question_type", ""),
@@ -201,7 +186,7 @@ async def evaluate_run(
     run_dir: str | Path, models: Any, samples: int = 4, seed: int = 0, concurrency: int = 4
 ) -> dict[str, Any]:
     run_dir = Path(run_dir)
-    records = read_accepted(run_dir)
+    records = read_accepted(run_dir, model=None).records
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
     async def one(record: dict[str, Any]):

@@ -21,9 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from autodata.records import AcceptedRecord
+from autodata.records import AcceptedRecord, read_accepted
 
 FORMATS = ("jsonl", "hf", "sft", "grpo")
 
@@ -45,28 +43,10 @@ class ExportResult:
 
 def load_accepted(run_dir: str | Path) -> tuple[list[AcceptedRecord], int, int]:
     """Accepted records of a run (``accepted.jsonl``): (records, invalid lines, duplicate ids)."""
-    path = Path(run_dir)
-    if path.is_dir():
-        path = path / "accepted.jsonl"
-    if not path.is_file():
-        raise ExportError(f"no accepted.jsonl in {run_dir}")
-    records: list[AcceptedRecord] = []
-    seen: set[str] = set()
-    invalid = duplicates = 0
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = AcceptedRecord.model_validate(json.loads(line))
-        except (json.JSONDecodeError, ValidationError):
-            invalid += 1  # e.g. a torn last line of a killed run
-            continue
-        if record.id in seen:
-            duplicates += 1
-            continue
-        seen.add(record.id)
-        records.append(record)
-    return records, invalid, duplicates
+    try:
+        return read_accepted(run_dir)
+    except FileNotFoundError:
+        raise ExportError(f"no accepted.jsonl in {run_dir}") from None
 
 
 # ---------------------------------------------------------------------------------------------- rows

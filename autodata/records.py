@@ -7,9 +7,11 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Source(BaseModel):
@@ -64,6 +66,54 @@ class RejectedRecord(BaseModel):
     feedback_next: str | None = None
     """The orchestrator's feedback sent into the unit's next round (what that round's challenger read);
     None when no round followed, and in runs written before it was recorded."""
+
+
+ACCEPTED_FILE = "accepted.jsonl"
+REJECTED_FILE = "rejected.jsonl"
+
+
+class Read(NamedTuple):
+    records: list[Any]
+    invalid: int
+    """Lines that are not a JSON object (or not a valid record), e.g. the torn last line of a killed run."""
+    duplicates: int
+    """Records whose id came earlier in the file (skipped)."""
+
+
+def read_records(path: Path, model: type[M] | None = None) -> Read:
+    """The records of a run's JSONL file, in file order, each id once: dicts, or ``model`` instances
+    when given. A missing file has none. The one reader of ``accepted.jsonl`` and ``rejected.jsonl``."""
+    records: list[Any] = []
+    seen: set[Any] = set()
+    invalid = duplicates = 0
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            record = model.model_validate(data) if model is not None else data
+        except (ValueError, ValidationError):  # JSONDecodeError is a ValueError
+            invalid += 1
+            continue
+        if data.get("id") is not None and data["id"] in seen:
+            duplicates += 1
+            continue
+        seen.add(data.get("id"))
+        records.append(record)
+    return Read(records, invalid, duplicates)
+
+
+def read_accepted(run_dir: str | Path, model: type[BaseModel] | None = AcceptedRecord) -> Read:
+    """A run directory's accepted items (or those of the file given itself), as ``model`` instances or,
+    with ``model=None``, dicts. Raises FileNotFoundError when there is no such file."""
+    path = Path(run_dir)
+    path = path / ACCEPTED_FILE if path.is_dir() else path
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir}: no accepted.jsonl (not a run directory?)")
+    return read_records(path, model)
 
 
 class JsonlWriter:

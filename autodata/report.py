@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autodata.evaluate import EVALUATION_FILE, ROWS, _cell, generation_cost, summarize_items
+from autodata.records import ACCEPTED_FILE, REJECTED_FILE, read_records
 
 TAXONOMY_FILE = "taxonomy.json"
 REPORT_FILE = "report.html"
@@ -54,20 +55,6 @@ class ReportError(ValueError):
 # ---------------------------------------------------------------------------------------------- data
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            value = json.loads(line) if line.strip() else None
-        except json.JSONDecodeError:
-            continue  # a torn last line of a killed run
-        if isinstance(value, dict):
-            out.append(value)
-    return out
-
-
 def _read_json(path: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
@@ -80,19 +67,13 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir)
-    if not (path / "accepted.jsonl").is_file() and not (path / "rejected.jsonl").is_file():
+    if not (path / ACCEPTED_FILE).is_file() and not (path / REJECTED_FILE).is_file():
         raise ReportError(f"not a run directory (no accepted.jsonl or rejected.jsonl): {run_dir}")
-    accepted, seen = [], set()
-    for record in _read_jsonl(path / "accepted.jsonl"):
-        if record.get("id") in seen:
-            continue
-        seen.add(record.get("id"))
-        accepted.append(record)
     return {
         "dir": path,
         "name": path.resolve().name or str(path),
-        "accepted": accepted,
-        "rejected": _read_jsonl(path / "rejected.jsonl"),
+        "accepted": read_records(path / ACCEPTED_FILE).records,
+        "rejected": read_records(path / REJECTED_FILE).records,
         "evaluation": _read_json(path / EVALUATION_FILE),
         "taxonomy": _read_json(path / TAXONOMY_FILE),
         "summary": _read_json(path / "summary.json"),

@@ -26,7 +26,8 @@ from typing import Any
 
 from autodata.evals.acceptance import decide
 from autodata.evals.corpus import build_corpus
-from autodata.evaluate import generation_cost, read_accepted
+from autodata.evaluate import generation_cost
+from autodata.records import ACCEPTED_FILE, read_records
 
 METHODS = ("cot", "agentic")
 PAPER_CS = {
@@ -61,7 +62,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 def passing_agentic_rule(run_dir: Path) -> int:
     """Accepted items whose generation scores pass the acceptance rule of their preset: all of an agentic
     run's; of a CoT run's (accepted there = passed the quality filter), those the agentic loop would keep."""
-    records = read_accepted(run_dir) if (run_dir / "accepted.jsonl").is_file() else []
+    records = read_records(run_dir / ACCEPTED_FILE).records  # none when the run accepted nothing
     return sum(
         decide(r["preset"], r["weak_scores"], r["strong_scores"]).accepted
         for r in records

@@ -11,13 +11,11 @@ a failed call, a reply that names an unknown type, skips an item or names it twi
 
 from __future__ import annotations
 
-import json
 import operator
 import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated, Any, NotRequired
 
 from langgraph.runtime import Runtime
@@ -31,6 +29,7 @@ from autodata.models import ModelRegistry, OpenAIModelRegistry
 from autodata.nodes.common import runtime_context
 from autodata.nodes.schemas import ConsolidateOut, DiscoverOut, assign_schema
 from autodata.prompts.loader import load_prompt
+from autodata.records import read_accepted
 
 CATEGORIES = ("reasoning", "knowledge", "mixed")
 UNASSIGNED = "(unassigned)"
@@ -126,23 +125,6 @@ def tax_context(runtime: Runtime[TaxonomyContext] | None) -> TaxonomyContext:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
-    path = Path(run_dir) / "accepted.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"{run_dir}: no accepted.jsonl (not a run directory?)")
-    records, seen = [], set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line) if line.strip() else None
-        except json.JSONDecodeError:
-            continue  # a torn last line from a killed run
-        if not isinstance(record, dict) or record.get("id") in seen:
-            continue
-        seen.add(record.get("id"))
-        records.append(record)
-    return records
-
-
 def _gap(record: dict[str, Any]) -> float | None:
     if isinstance(record.get("gap"), int | float):
         return float(record["gap"])
@@ -222,7 +204,7 @@ def load(state: TaxonomyState, runtime: Runtime[TaxonomyContext]) -> dict[str, A
         if not state.get("run_dir"):
             return {"error": "give run_dir or items", "entries": [], "sample_ids": []}
         try:
-            records = read_records(state["run_dir"])
+            records = read_accepted(state["run_dir"], model=None).records
         except OSError as exc:
             return {"error": str(exc), "entries": [], "sample_ids": []}
     entries = to_entries(records)

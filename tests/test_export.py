@@ -154,3 +154,19 @@ def test_cli_module(run_dir, tmp_path, capsys):
     bad = parser.parse_args(["export", str(tmp_path / "missing")])
     assert export_cli.run(bad) == 2
     assert "no accepted.jsonl" in capsys.readouterr().err
+
+
+def test_one_reader_of_run_files_skips_torn_lines_other_values_and_repeated_ids(tmp_path):
+    from autodata.records import read_accepted, read_records
+
+    path = tmp_path / "accepted.jsonl"
+    good = {"id": "a", "question": "Q?"}
+    lines = [json.dumps(good), "[1, 2]", json.dumps({**good, "question": "again"}), "", '{"id": "b", "que']
+    path.write_text("\n".join(lines), encoding="utf-8")
+    assert read_records(path) == ([good], 2, 1)
+    assert read_records(tmp_path / "missing.jsonl") == ([], 0, 0)
+    validated = read_accepted(tmp_path)  # as AcceptedRecord, which these dicts are not
+    assert validated.records == [] and validated.invalid == 4
+    assert read_accepted(tmp_path, model=None).records == [good]
+    with pytest.raises(FileNotFoundError, match=r"no accepted\.jsonl"):
+        read_accepted(tmp_path / "elsewhere")
