@@ -32,6 +32,8 @@ class AcceptedRecord(BaseModel):
     """The source sentences the item rests on (checked in code to be in the source)."""
     solution: str = ""
     """The challenger's worked solution from the context to the answer (a reference solution for SFT)."""
+    repairs: list[str] = []
+    """What code corrected in the challenger's item before screening it (e.g. a miscomputed last step)."""
     question_type: str
     skills: list[str]
     weak_scores: list[float]

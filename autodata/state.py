@@ -30,6 +30,8 @@ class Item(TypedDict):
     rubric: list[Criterion]
     solution: NotRequired[str]
     """The challenger's worked solution (its reference solution), when its schema asks for one."""
+    repairs: NotRequired[list[str]]
+    """What code corrected in the challenger's item (evals/arithmetic.py: a miscomputed last step)."""
 
 
 class Candidate(TypedDict):

@@ -7,6 +7,7 @@ import re
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
+from autodata.evals.arithmetic import repair
 from autodata.evals.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
@@ -114,6 +115,10 @@ def to_item(
     )
     if getattr(parsed, "solution", ""):
         item["solution"] = parsed.solution.strip()
+        repaired = repair(item["solution"], item["answer"])
+        if repaired is not None:  # the answer becomes what the item's own last step computes
+            item["solution"], item["answer"], note = repaired
+            item["repairs"] = [f"arithmetic: {note}"]
     return item
 
 

@@ -21,7 +21,16 @@ GROUP_OF = {
     "strong_zero": "strong_failed",
     **{
         r: "quality"
-        for r in ("format", "grounding", "leakage", "quality", "repeat", "duplicate", "ungradable")
+        for r in (
+            "format",
+            "grounding",
+            "arithmetic",
+            "leakage",
+            "quality",
+            "repeat",
+            "duplicate",
+            "ungradable",
+        )
     },
 }
 RECENT_ATTEMPTS = 3

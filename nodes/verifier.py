@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.dedup import repeat_of
+from autodata.evals.arithmetic import check_arithmetic
 from autodata.evals.format_rules import check_format
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
@@ -37,12 +38,19 @@ def coded_checks(
 ) -> tuple[list[Check], str | None]:
     """Format, grounding and leakage rules (all in code) for ``item`` written from ``window`` of
     ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
-    failing category (``format``, ``grounding`` or ``leakage``), or None."""
+    failing category (``format``, ``grounding``, ``arithmetic`` or ``leakage``), or None."""
     fmt = _checks(check_format(item, mode))
     grounding = _checks(check_grounding(item, window, mode, document, example))
+    arithmetic = _checks([check_arithmetic(item.get("solution") or "")])
     leak = check_leakage(item["answer"], item["context"], item["question"])
-    checks = [*fmt, *grounding, Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail)]
-    for category, group in (("format", fmt), ("grounding", grounding), ("leakage", checks[-1:])):
+    checks = [
+        *fmt,
+        *grounding,
+        *arithmetic,
+        Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail),
+    ]
+    groups = (("format", fmt), ("grounding", grounding), ("arithmetic", arithmetic), ("leakage", checks[-1:]))
+    for category, group in groups:
         if not all(c["passed"] for c in group):
             return checks, category
     return checks, None

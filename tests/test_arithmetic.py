@@ -1,0 +1,112 @@
+"""The challenger's worked arithmetic, checked in code (evals/arithmetic.py): found, judged, repaired."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autodata.evals.arithmetic import check_arithmetic, equations, repair, wrong
+
+PASSAGE = "The arithmetic mean is the sum of the data divided by the number of data points."
+
+
+def steps(text: str) -> list[tuple[str, str, bool]]:
+    return [(e.expression, e.stated, e.right) for e in equations(text)]
+
+
+def test_each_arithmetic_step_is_found_and_judged():
+    assert steps("The new mean is (10 + 20 + 30 + 45) / 4 = 18.75.") == [
+        ("(10 + 20 + 30 + 45) / 4", "18.75", False)
+    ]
+    assert steps("mean = (1 + 3 + 5)/3 = 3") == [("(1 + 3 + 5)/3", "3", True)]
+    assert steps("(10 + 20 + 30 + 45) / 4 = 105 / 4 = 26.25") == [
+        ("(10 + 20 + 30 + 45) / 4", "105 / 4", True),
+        ("105 / 4", "26.25", True),
+    ]
+    assert steps("The values 3, 4 and 5: 3 + 4 + 5 = 12.") == [("3 + 4 + 5", "12", True)]
+    assert steps("1,000 + 2,500 = 3,500 dollars") == [("1,000 + 2,500", "3,500", True)]
+    assert steps("2^10 = 1024; 3 × 4 = 12; 10 ÷ 4 = 2.5; 7 × 6 = 40") == [
+        ("2^10", "1024", True),
+        ("3 × 4", "12", True),
+        ("10 ÷ 4", "2.5", True),
+        ("7 × 6", "40", False),
+    ]
+    assert steps("1/3 = 0.33 and 2/3 = 0.7") == [("1/3", "0.33", True), ("2/3", "0.7", True)]  # rounded
+
+
+def test_equations_with_letters_or_without_an_operator_are_not_arithmetic():
+    for text in (
+        "Substituting gives r^2 - 5r + 6 = 0, so r = 2 or r = 3.",
+        "x2 + 3 = 5",
+        "n = 5 and the mean = 3",
+        "the ratio a/b = 2",
+        "1/0 = 5",
+    ):
+        assert equations(text) == [], text
+
+
+def test_a_miscomputed_last_step_is_repaired_in_the_solution_and_the_answer():
+    fixed = repair("The new mean is (10 + 20 + 30 + 45) / 4 = 18.75.", "18.75")
+    assert fixed == (
+        "The new mean is (10 + 20 + 30 + 45) / 4 = 26.25.",
+        "26.25",
+        "(10 + 20 + 30 + 45) / 4 = 26.25, not 18.75",
+    )
+    assert repair("So 12 * 30 = 3600 euros.", "3600 euros")[:2] == ("So 12 * 30 = 360 euros.", "360 euros")
+    assert repair("So 7 / 2 = 2.", "2 days")[:2] == ("So 7 / 2 = 3.5.", "3.5 days")
+
+
+def test_what_cannot_be_repaired_safely_is_left_to_the_rejection():
+    assert repair("12 * 30 = 360 euros.", "360 euros") is None  # nothing wrong
+    assert repair("2 + 2 = 5, so 5 * 3 = 15.", "15") is None  # the wrong step feeds a later one
+    assert repair("12 * 30 = 3600.", "about 4000") is None  # the answer does not state the step
+    assert repair("12 * 30 = 3600.", "3600 or 3600.0") is None  # nor once
+    assert repair("(2 + 3) * 4 = 5 * 5 = 25", "25") is None  # a wrong chain step, not a figure
+
+
+def test_a_wrong_step_rejects_the_item_with_the_right_value_in_the_feedback():
+    result = check_arithmetic("2 + 2 = 5, so 5 * 3 = 15.")
+    assert not result.passed and result.name == "solution_arithmetic"
+    assert "2 + 2 = 5 (it is 4)" in result.detail
+    assert check_arithmetic("No arithmetic here.").passed and check_arithmetic("").passed
+
+
+@given(
+    st.integers(-999, 999),
+    st.integers(1, 999),
+    st.sampled_from(["+", "-", "*", "/"]),
+    st.floats(0.02, 10),
+)
+def test_a_stated_result_is_right_exactly_when_it_is_within_rounding_or_one_percent(a, b, op, error):
+    value = {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op]
+    right = f"{value:.2f}" if op == "/" else str(value)
+    assert not wrong(f"So {a} {op} {b} = {right}.")
+    off = value + max(abs(value), 1) * error  # at least 2% off, and at least 0.02 for small results
+    assert wrong(f"So {a} {op} {b} = {off:.4f}.")
+
+
+def test_the_challenger_s_case_item_gets_its_own_arithmetic_and_the_verifier_rejects_what_stays_wrong():
+    from autodata.nodes.challenger import to_item
+    from autodata.nodes.schemas import CaseItemOut
+    from autodata.nodes.verifier import coded_checks
+
+    def case(solution: str, answer: str) -> CaseItemOut:
+        return CaseItemOut(
+            context="A class records the scores 10, 20, 30 and 45.",
+            question="What is the mean score of the class?",
+            solution=solution,
+            answer=answer,
+            question_type="mean calculation",
+        )
+
+    item = to_item(case("The mean is (10 + 20 + 30 + 45) / 4 = 18.75.", "18.75"), PASSAGE)
+    assert item["answer"] == "26.25" and item["solution"].endswith("= 26.25.")
+    assert item["repairs"] == ["arithmetic: (10 + 20 + 30 + 45) / 4 = 26.25, not 18.75"]
+    checks, failed = coded_checks(item, "verifiable", PASSAGE)
+    assert failed is None and any(c["name"] == "solution_arithmetic" and c["passed"] for c in checks)
+
+    kept = to_item(case("The sum is 10 + 20 + 30 + 45 = 100, and 100 / 4 = 25.", "25"), PASSAGE)
+    assert kept["answer"] == "25" and "repairs" not in kept
+    checks, failed = coded_checks(kept, "verifiable", PASSAGE)
+    assert failed == "arithmetic"
+    assert "10 + 20 + 30 + 45 = 100 (it is 105)" in next(c for c in checks if not c["passed"])["detail"]
