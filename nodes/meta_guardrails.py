@@ -112,11 +112,16 @@ def numbered_parts(text: str) -> str:
 
 
 def apply_part_edit(name: str, text: str, part: int, new_text: str) -> str:
-    """``text`` with part ``part`` (1-based) replaced by ``new_text``; part 0 replaces the whole file. Part
-    numbers the editor copied into its text are dropped; an empty ``new_text`` deletes the part."""
+    """``text`` with part ``part`` (1-based) replaced by ``new_text`` (an empty one deletes the part); part 0
+    adds ``new_text`` as a new part at the end of the system prompt. A ``new_text`` with the
+    ``=== user ===`` line is a whole new file, whatever the part. Part numbers copied into it are dropped."""
     new_text = _PART_MARK.sub("", new_text)
-    if part == 0:
+    if SEPARATOR in new_text:
         return new_text
+    if part == 0:
+        system, user = text.split(SEPARATOR, 1) if SEPARATOR in text else (text, None)
+        added = system.rstrip("\n") + "\n" + new_text.strip("\n") + "\n"
+        return added if user is None else added + SEPARATOR + user
     parts = prompt_parts(text)
     if not 1 <= part <= len(parts):
         raise GuardrailError(f"prompt {name!r} has parts 1-{len(parts)}, not {part}")

@@ -66,9 +66,9 @@ class EditOut(BaseModel):
         description="name of the ONE prompt file to replace", json_schema_extra={"enum": list(OPTIMIZABLE)}
     )
     part: int = Field(
-        default=0, ge=0, description="the number of the part to replace; 0 replaces the whole file"
+        default=0, ge=0, description="the number of the part to replace; 0 adds a part to the instructions"
     )
-    new_text: str = Field(description="the new text of that part (of the whole file for part 0)")
+    new_text: str = Field(description="the new text of that part")
     rationale: str = Field(default="", description="why this change addresses the analysis")
 
 

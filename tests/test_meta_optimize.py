@@ -148,8 +148,12 @@ def test_a_part_edit_keeps_the_layout_around_the_part():
         "Intro line\ncontinued.", "Shorter intro."
     )
     assert apply_part_edit("orchestrator", text, 3, "") == text.replace("- rule two\n", "")
-    assert apply_part_edit("orchestrator", text, 0, "All new.\n=== user ===\n$history") == (
+    assert apply_part_edit("orchestrator", text, 2, "All new.\n=== user ===\n$history") == (
         "All new.\n=== user ===\n$history"
+    )
+    # part 0: what the embedded editor wrote when it meant to add a rule (measured)
+    assert apply_part_edit("orchestrator", text, 0, "## Also\n- be concrete\n") == text.replace(
+        "- rule two\n", "- rule two\n## Also\n- be concrete\n"
     )
     with pytest.raises(GuardrailError, match="parts 1-5, not 6"):
         apply_part_edit("orchestrator", text, 6, "x")
