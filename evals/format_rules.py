@@ -1,4 +1,4 @@
-"""Format rules for candidate items (DESIGN.md section 1), checked in code before the LLM verifier."""
+"""Format rules for candidate items (README.md, "Output"), checked in code before the LLM verifier."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Data analysis: a two-phase LLM taxonomy of a finished run's accepted items (DESIGN.md section 1).
+"""Data analysis: a two-phase LLM taxonomy of a run's accepted items (README.md, "Evaluating and comparing").
 
     load -> discover (per chunk of a gap-stratified sample, parallel) -> consolidate (<= max_types types,
     reasoning / knowledge / mixed) -> assign (every item to exactly one type, batches in parallel)

@@ -1,4 +1,4 @@
-"""Two-phase taxonomy of a finished run's accepted items (DESIGN.md section 1, "Data analysis").
+"""Two-phase taxonomy of a finished run's accepted items (README.md, "Evaluating and comparing").
 
     load -> discover (one call per chunk of a gap-stratified sample, in parallel via Send)
          -> consolidate (at most ``max_types`` non-overlapping types, each reasoning/knowledge/mixed)
