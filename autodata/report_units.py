@@ -107,6 +107,7 @@ def item_fields(item: dict[str, Any]) -> list[tuple[str, str]]:
         ("question", _esc(item.get("question") or "")),
         ("answer", _esc(item.get("answer") or "")),
         ("solution", _esc(item.get("solution") or "")),
+        ("repaired", _esc("; ".join(item.get("repairs") or []))),
         ("rubric", _rubric(item.get("rubric") or [])),
         ("evidence", f"<ul>{evidence}</ul>" if evidence else ""),
         ("type", _esc(item.get("question_type") or "")),

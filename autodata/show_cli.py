@@ -87,6 +87,8 @@ def round_panel(r: Round) -> Panel:
         row("context", item.get("context"))
         row("answer", item.get("answer"))
         row("solution", item.get("solution"))
+        if item.get("repairs"):
+            row("repaired", "; ".join(item["repairs"]))
         row("rubric", rubric_lines(item.get("rubric") or []))
         row("evidence", "\n".join(item.get("evidence") or []))
         row("type", item.get("question_type"))
