@@ -139,8 +139,9 @@ def _add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -
         "--dedup-threshold",
         type=float,
         default=0.8,
-        help="Jaccard similarity (word 3-shingles) from which an accepted question is a near-duplicate "
-        "of one accepted before in the run (written to rejected.jsonl, reason duplicate)",
+        help="similarity (the larger Jaccard of word 3-shingles and of content words) from which an "
+        "accepted question is a near-duplicate of one accepted before in the run (written to "
+        "rejected.jsonl, reason duplicate)",
     )
     parser.add_argument("--no-dedup", action="store_true", help="keep near-duplicate questions")
     parser.add_argument(

@@ -1,10 +1,12 @@
-"""Near-duplicate questions across a run: MinHash LSH over word 3-shingles, confirmed by exact Jaccard.
+"""Near-duplicate questions: one similarity (:func:`question_similarity`) for the whole project.
 
-The index holds every accepted question of the run directory (rebuilt from ``accepted.jsonl`` on resume), so
-a new accepted item whose question is a near-duplicate of an earlier one is diverted to ``rejected.jsonl``
-(reason ``duplicate``). MinHash LSH (the ``datasketch`` package) only proposes candidates; the decision is the
-exact Jaccard similarity of the shingle sets, so it does not depend on hashing luck. Without ``datasketch``
-every accepted question is compared directly (fine for thousands of items).
+A unit's new question that repeats one of its earlier attempts (``repeat``, at 0.5) is rejected before any
+solving; across a run, the index holds every accepted question of the run directory (rebuilt from
+``accepted.jsonl`` on resume), so a new accepted item whose question near-duplicates an earlier one (at 0.8)
+is diverted to ``rejected.jsonl`` (reason ``duplicate``); ``autodata evaluate`` counts duplicates the same
+way. MinHash LSH (the ``datasketch`` package) over the question's shingles and content words only proposes
+candidates; the decision is the exact similarity, so it does not depend on hashing luck. Without
+``datasketch`` every accepted question is compared directly (fine for thousands of items).
 """
 
 from __future__ import annotations
@@ -44,8 +46,7 @@ near-duplicate threshold: a paraphrase that swaps a word or two is still the sam
 def question_similarity(a: str, b: str) -> float:
     """The larger of the word 3-shingle Jaccard and the content-word Jaccard: shingles catch reordered copies,
     content words catch paraphrases that swap single words ("a key advantage" / "a significant advantage")."""
-    words_a, words_b = frozenset(content_tokens(a)), frozenset(content_tokens(b))
-    return max(jaccard(shingles(a), shingles(b)), jaccard(words_a, words_b) if words_a or words_b else 0.0)
+    return _similarity(_features(a, SHINGLE_WORDS), _features(b, SHINGLE_WORDS))
 
 
 def repeat_of(question: str, earlier: list[tuple[int, str]], threshold: float = REPEAT_THRESHOLD):
@@ -58,15 +59,26 @@ def repeat_of(question: str, earlier: list[tuple[int, str]], threshold: float = 
     return best
 
 
+def _features(question: str, shingle_words: int) -> tuple[frozenset[str], frozenset[str]]:
+    return shingles(question, shingle_words), frozenset(content_tokens(question))
+
+
+def _similarity(a: tuple[frozenset[str], frozenset[str]], b: tuple[frozenset[str], frozenset[str]]) -> float:
+    """:func:`question_similarity` of two questions' features."""
+    words = jaccard(a[1], b[1]) if a[1] or b[1] else 0.0
+    return max(jaccard(a[0], b[0]), words)
+
+
 class DuplicateIndex:
-    """Accepted questions by id; :meth:`check` names the accepted item a new question near-duplicates."""
+    """Accepted questions by id; :meth:`check` names the accepted item a new question near-duplicates
+    (:func:`question_similarity` at or above the threshold)."""
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, shingle_words: int = SHINGLE_WORDS):
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"duplicate threshold must be in (0, 1], got {threshold}")
         self.threshold = threshold
         self.shingle_words = shingle_words
-        self._sets: dict[str, frozenset[str]] = {}
+        self._sets: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._lsh: Any = None
         try:
             from datasketch import MinHashLSH
@@ -82,24 +94,25 @@ class DuplicateIndex:
     def __contains__(self, item_id: str) -> bool:
         return item_id in self._sets
 
-    def _minhash(self, shingle_set: frozenset[str]):
+    def _minhash(self, features: tuple[frozenset[str], frozenset[str]]):
         from datasketch import MinHash
 
         m = MinHash(num_perm=NUM_PERM, seed=1)
-        m.update_batch([s.encode("utf-8") for s in sorted(shingle_set)])
+        tokens = sorted(features[0]) + [f"word:{w}" for w in sorted(features[1])]
+        m.update_batch([t.encode("utf-8") for t in tokens])
         return m
 
-    def _candidates(self, shingle_set: frozenset[str]) -> list[str]:
-        if self._lsh is None or not shingle_set:
+    def _candidates(self, features: tuple[frozenset[str], frozenset[str]]) -> list[str]:
+        if self._lsh is None or not (features[0] or features[1]):
             return list(self._sets)
-        return self._lsh.query(self._minhash(shingle_set))
+        return self._lsh.query(self._minhash(features))
 
     def find(self, question: str) -> tuple[str, float] | None:
-        """The most similar accepted item at or above the threshold: ``(id, jaccard)``, or None."""
-        new = shingles(question, self.shingle_words)
+        """The most similar accepted item at or above the threshold: ``(id, similarity)``, or None."""
+        new = _features(question, self.shingle_words)
         best: tuple[str, float] | None = None
         for item_id in sorted(self._candidates(new)):
-            score = jaccard(new, self._sets[item_id])
+            score = _similarity(new, self._sets[item_id])
             if score >= self.threshold and (best is None or score > best[1]):
                 best = (item_id, score)
         return best
@@ -107,14 +120,14 @@ class DuplicateIndex:
     def add(self, item_id: str, question: str) -> None:
         if item_id in self._sets:
             return
-        shingle_set = shingles(question, self.shingle_words)
-        self._sets[item_id] = shingle_set
-        if self._lsh is not None and shingle_set:
-            self._lsh.insert(item_id, self._minhash(shingle_set))
+        features = _features(question, self.shingle_words)
+        self._sets[item_id] = features
+        if self._lsh is not None and (features[0] or features[1]):
+            self._lsh.insert(item_id, self._minhash(features))
 
     def check(self, item_id: str, question: str) -> tuple[str, float] | None:
         """None (and the question joins the index) when it is new or already accepted; else the
-        ``(id, jaccard)`` of the accepted item it near-duplicates."""
+        ``(id, similarity)`` of the accepted item it near-duplicates."""
         if item_id in self._sets:
             return None
         found = self.find(question)
@@ -136,3 +149,11 @@ class DuplicateIndex:
                     except (json.JSONDecodeError, KeyError, TypeError):
                         continue
         return index
+
+
+def near_duplicates(questions: list[str], threshold: float = DEFAULT_THRESHOLD) -> list[int | None]:
+    """For each question, the index of the earlier one it near-duplicates (as a run's accepted items are
+    checked), or None."""
+    index = DuplicateIndex(threshold)
+    found = [index.check(str(i), question) for i, question in enumerate(questions)]
+    return [None if hit is None else int(hit[0]) for hit in found]

@@ -4,7 +4,7 @@ Independent of generation: new weak and strong calls (k each, no weak gate), gra
 judge node code as the inner loop (``nodes/solvers.py``, ``nodes/judge.py``). Per run: items, weak mean,
 strong mean, gap with a seeded bootstrap 95% confidence interval (over items), share of items where strong >
 weak, leakage rate (``evals/leakage.py``), format compliance (``evals/format_rules.py``), duplicate rate
-(normalised question text; near-duplicates at difflib ratio >= 0.9) and the generation cost per accepted
+(near-duplicates as generation filters them, ``autodata/dedup.py``) and the generation cost per accepted
 item (LLM calls and tokens from ``summary.json``). Writes ``evaluation.json`` into each run directory.
 
 The metric functions are plain and pure; ``evals/langsmith_evaluators.py`` wraps them as LangSmith
@@ -14,10 +14,8 @@ evaluators.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import json
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from langgraph.runtime import Runtime
 from rich.table import Table
 
 from autodata.context import RunContext
+from autodata.dedup import near_duplicates
 from autodata.evals.format_rules import check_format
 from autodata.evals.leakage import check_leakage
 from autodata.llm import CallRecord, summarize_calls
@@ -33,7 +32,6 @@ from autodata.nodes.solvers import solve
 from autodata.records import read_accepted
 from autodata.state import Item
 
-NEAR_DUPLICATE_RATIO = 0.9
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
 EVALUATION_FILE = "evaluation.json"
@@ -45,32 +43,16 @@ def mean_or_none(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 4) if values else None
 
 
-def normalize_question(text: str) -> str:
-    """Lower case, punctuation dropped, whitespace collapsed."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+def duplicate_of(questions: list[str]) -> list[int | None]:
+    """For each question, the index of an earlier near-duplicate, or None: the definition generation
+    filters with (``autodata.dedup``, similarity 0.8)."""
+    return near_duplicates(questions)
 
 
-def duplicate_of(questions: list[str], threshold: float = NEAR_DUPLICATE_RATIO) -> list[int | None]:
-    """For each question, the index of an earlier (near-)duplicate, or None.
-
-    Equal after normalisation, or ``difflib.SequenceMatcher`` ratio >= ``threshold``."""
-    normalized = [normalize_question(q) for q in questions]
-    out: list[int | None] = []
-    for i, q in enumerate(normalized):
-        found = None
-        for j in range(i):
-            other = normalized[j]
-            if q == other or difflib.SequenceMatcher(None, q, other).ratio() >= threshold:
-                found = j
-                break
-        out.append(found)
-    return out
-
-
-def duplicate_rate(questions: list[str], threshold: float = NEAR_DUPLICATE_RATIO) -> float | None:
+def duplicate_rate(questions: list[str]) -> float | None:
     if not questions:
         return None
-    flags = duplicate_of(questions, threshold)
+    flags = duplicate_of(questions)
     return round(sum(f is not None for f in flags) / len(questions), 4)
 
 

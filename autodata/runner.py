@@ -187,7 +187,7 @@ def duplicate_record(record: AcceptedRecord, duplicate_of: str, similarity: floa
         attempt=record.rounds,
         counted=True,
         reason="duplicate",
-        detail=f"near-duplicate of accepted item {duplicate_of} (Jaccard {similarity:.2f}, word 3-shingles)",
+        detail=f"near-duplicate of accepted item {duplicate_of} (similarity {similarity:.2f})",
         question=record.question,
         weak_scores=record.weak_scores,
         strong_scores=record.strong_scores,

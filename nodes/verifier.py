@@ -81,7 +81,7 @@ def novelty_checks(item: dict, state: SelfInstructState, ctx: RunContext) -> tup
     index = ctx.duplicates
     hit = index.find(item["question"]) if index is not None else None
     if hit is not None:
-        detail = f"near-duplicate of accepted item {hit[0]} (Jaccard {hit[1]:.2f}): ask something else"
+        detail = f"near-duplicate of accepted item {hit[0]} (similarity {hit[1]:.2f}): ask something else"
         return [Check(name="not_a_duplicate", passed=False, detail=detail)], "duplicate"
     return [Check(name="not_a_repeat", passed=True, detail="ok")], None
 

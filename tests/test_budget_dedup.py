@@ -181,6 +181,25 @@ def test_duplicate_index_finds_near_duplicates_and_rebuilds_from_jsonl(tmp_path)
 
 
 @pytest.mark.parametrize("minhash", [True, False])
+def test_one_word_changed_is_a_near_duplicate_in_generation_and_in_evaluate(monkeypatch, minhash):
+    """A question that swaps one word ("two" for "2") shares few word 3-shingles (Jaccard 0.68) but most
+    content words: generation rejects it, and evaluate's duplicate rate counts what generation rejects."""
+    from autodata.evaluate import duplicate_of
+
+    if not minhash:
+        monkeypatch.setitem(sys.modules, "datasketch", None)
+    one = "Which key does a full LRU cache of size two evict when it sees A, B, A, C?"
+    other = one.replace("size two", "size 2")
+    index = DuplicateIndex(0.8)
+    assert index.check("a", one) is None
+    found = index.check("b", other)
+    assert found is not None and found[0] == "a" and found[1] >= 0.8
+    months = [f"How many days does month number {i} of a leap year have in total?" for i in (3, 4)]
+    assert index.check("m3", months[0]) is None and index.check("m4", months[1]) is None
+    assert duplicate_of([one, other, *months]) == [None, 0, None, None]
+
+
+@pytest.mark.parametrize("minhash", [True, False])
 def test_duplicate_index_with_and_without_datasketch(monkeypatch, minhash):
     if not minhash:
         monkeypatch.setitem(sys.modules, "datasketch", None)  # import fails: exact comparison with all
