@@ -29,6 +29,7 @@ from autodata.evals.leakage import check_leakage
 from autodata.llm import CallRecord, summarize_calls
 from autodata.nodes.judge import judge
 from autodata.nodes.solvers import solve
+from autodata.numbers import mean
 from autodata.records import read_accepted
 from autodata.state import Item
 
@@ -40,7 +41,7 @@ EVALUATION_FILE = "evaluation.json"
 
 
 def mean_or_none(values: list[float]) -> float | None:
-    return round(sum(values) / len(values), 4) if values else None
+    return mean(values, places=4)
 
 
 def duplicate_of(questions: list[str]) -> list[int | None]:

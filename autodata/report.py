@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from autodata.evaluate import EVALUATION_FILE, ROWS, _cell, generation_cost, summarize_items
+from autodata.numbers import mean
 from autodata.records import ACCEPTED_FILE, REJECTED_FILE, read_records
 
 TAXONOMY_FILE = "taxonomy.json"
@@ -90,17 +91,13 @@ def run_metrics(run: dict[str, Any]) -> tuple[dict[str, Any], str]:
     return metrics, "accepted.jsonl (generation scores)"
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
 def item_scores(record: dict[str, Any]) -> tuple[float | None, float | None]:
     weak = record.get("weak_mean")
     strong = record.get("strong_mean")
     if weak is None:
-        weak = _mean(record.get("weak_scores") or [])
+        weak = mean(record.get("weak_scores") or [])
     if strong is None:
-        strong = _mean(record.get("strong_scores") or [])
+        strong = mean(record.get("strong_scores") or [])
     return weak, strong
 
 

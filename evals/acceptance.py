@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import product
-from statistics import fmean
+
+from autodata.numbers import mean as mean_of
 
 PRESETS = ("rubric", "rubric_strict", "verifiable", "verifiable_majority")
 DEFAULT_PRESET = {"rubric": "rubric", "verifiable": "verifiable"}
@@ -45,7 +46,7 @@ def _at_most(value: float, threshold: float) -> bool:
 
 
 def _mean(scores: Sequence[float]) -> float:
-    return fmean(scores) if scores else 0.0
+    return mean_of(scores) or 0.0
 
 
 def _fmt(scores: Sequence[float]) -> str:

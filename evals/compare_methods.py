@@ -27,6 +27,7 @@ from typing import Any
 from autodata.evals.acceptance import decide
 from autodata.evals.corpus import build_corpus
 from autodata.evaluate import generation_cost
+from autodata.numbers import number
 from autodata.records import ACCEPTED_FILE, read_records
 
 METHODS = ("cot", "agentic")
@@ -98,7 +99,7 @@ def run_figures(run_dir: Path, wall: float) -> dict[str, Any]:
 
 
 def _num(value: Any, fmt: str = "{:.3f}") -> str:
-    return "-" if value is None else fmt.format(value)
+    return number(value, fmt, missing="-")
 
 
 def _ci(value: Any) -> str:

@@ -46,6 +46,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from autodata.numbers import mean, number
+
 EXTRA_HINT = "pip install -e '.[grpo]'"
 REQUIRED = ("torch", "transformers", "trl", "tokenizers", "datasets")
 
@@ -273,8 +275,7 @@ def reference_completion(row: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def _mean(values: list[float | None]) -> tuple[float | None, int]:
-    scored = [v for v in values if v is not None]
-    return (sum(scored) / len(scored) if scored else None), len(scored)
+    return mean(values), sum(v is not None for v in values)
 
 
 def reference_check(funcs: list[RewardFunc], dataset: Any) -> dict[str, dict[str, Any]]:
@@ -294,7 +295,7 @@ def _name(func: Any) -> str:
 
 
 def _fmt(value: float | None) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+    return number(value, "{:.3f}", missing="-")
 
 
 # -------------------------------------------------------------------------------------------- training

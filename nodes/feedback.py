@@ -7,6 +7,7 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.llm import call_text
 from autodata.nodes.common import call_metadata, context, registry
+from autodata.numbers import number
 from autodata.prompts.loader import load_lines, load_prompt
 from autodata.state import RoundRecord, SelfInstructState
 from autodata.windows import window_for
@@ -43,7 +44,7 @@ def _q(record: RoundRecord) -> str:
 
 
 def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return number(value)
 
 
 def group_headings(prompts_dir: str | None = None) -> dict[str, str]:

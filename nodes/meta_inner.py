@@ -16,6 +16,7 @@ from autodata.documents import Document
 from autodata.graphs.self_instruct import build_graph
 from autodata.llm import CallRecord
 from autodata.meta_state import Cost, add_costs
+from autodata.numbers import number
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +80,7 @@ def metrics(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _f(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+    return number(value)
 
 
 def trajectories(results: list[dict[str, Any]], max_chars: int = 12_000) -> str:

@@ -53,6 +53,7 @@ from autodata.nodes.meta_store import (
     write_prompts,
     write_report,
 )
+from autodata.numbers import mean
 from autodata.prompts.loader import PACKAGE_DIR, SEPARATOR
 
 META_ROLES = INHERITED_ROLES
@@ -122,10 +123,6 @@ def _messages(name: str, **values: Any):
     system, user = _meta_prompt(name)
     text = {k: str(v) for k, v in values.items()}
     return [SystemMessage(content=system.substitute(text)), HumanMessage(content=user.substitute(text))]
-
-
-def mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def score(info: VariantInfo) -> float:

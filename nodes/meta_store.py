@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autodata.nodes.meta_guardrails import OPTIMIZABLE
+from autodata.numbers import number
 from autodata.prompts.loader import PACKAGE_DIR
 
 SEED = "seed"
@@ -98,7 +99,7 @@ def _pct(value: float | None) -> str:
 
 
 def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}"
+    return number(value, "{:.3f}", missing="")
 
 
 def write_report(out: str | Path, rows: list[dict[str, Any]], best: str, best_score: float | None) -> Path:
