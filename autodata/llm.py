@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, NotRequired, TypeVar
 
 import httpx
 import openai
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableBinding
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
@@ -28,6 +28,7 @@ from autodata.cache import cache_key
 from autodata.chat_call import ChatRequest, generate
 from autodata.local_server import LocalServerCrashed
 from autodata.models import ModelRegistry
+from autodata.prompts.loader import load_prompt
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -597,10 +598,7 @@ async def call_structured(
             conversation = [
                 *messages,
                 AIMessage(content=reply.content if isinstance(reply.content, str) else ""),
-                HumanMessage(
-                    content=f"That reply was not valid ({last_error[:300]}). "
-                    "Reply again with only the JSON object, exactly in the requested fields."
-                ),
+                *load_prompt("parse_retry").render(error=last_error[:300]),
             ]
     return None, state.record(False, f"malformed output: {last_error}")
 

@@ -43,6 +43,7 @@ PROTECTED = frozenset(
         "judge_equivalence",
         "verifier",
         "null_answer",
+        "parse_retry",
         "withheld_criterion",
         "withheld_reason_question",
         "withheld_formula_question",
