@@ -2,9 +2,10 @@
 
 A small challenger sets up a case right and then miscomputes it: "(10 + 20 + 30 + 45) / 4 = 18.75"
 (docs/RESULTS.md, the statistics notes). Each ``expression = number`` of the solution whose two sides are
-plain arithmetic (numbers, + - * / ^, parentheses; no letters) is evaluated. A wrong last step whose
-stated result is the answer's number is repaired (the item's answer then holds what its own expression
-gives); any other wrong step rejects the item, with the right value in the feedback.
+plain arithmetic (numbers, + - * / ^, parentheses; no letters) is evaluated. Wrong steps that lead to the
+answer are repaired, the steps after them recomputed with the right figures (the item's answer then holds
+what its own expressions give); any other wrong step rejects the item, with the right value in the
+feedback.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class Equation(NamedTuple):
     """Where the stated value is in the text."""
     stated_value: float | None
     """The value of a stated expression (a chain's next step); None for a plain number."""
+    expression_start: int
+    expression_end: int
 
     @property
     def right(self) -> bool:
@@ -101,7 +104,10 @@ def equations(text: str) -> list[Equation]:
     found: list[Equation] = []
     for match in _EQUATION.finditer(text):
         # a list before the expression ("the values 3, 4 and 5: 3 + 4 + 5 = 12") is not part of it
-        left = re.split(r",\s+", match.group(1))[-1].strip()
+        raw = re.split(r",\s+", match.group(1))[-1]
+        left = raw.strip()
+        left_start = match.end(1) - len(raw) + (len(raw) - len(raw.lstrip()))
+        where = (left_start, left_start + len(left))
         right = re.split(r",\s+", match.group(2))[0].strip().rstrip(".")
         if not _OPERATOR.search(_normalise(left)) or not right:
             continue
@@ -112,10 +118,10 @@ def equations(text: str) -> list[Equation]:
         if _OPERATOR.search(_normalise(right)):  # a step of a chain: its right side is an expression too
             stated = _evaluate(right)
             if stated is not None:
-                found.append(Equation(left, right, value, start, start + len(right), stated))
+                found.append(Equation(left, right, value, start, start + len(right), stated, *where))
             continue
         if _NUMBER.fullmatch(_normalise(right)):
-            found.append(Equation(left, right, value, start, start + len(right), None))
+            found.append(Equation(left, right, value, start, start + len(right), None, *where))
     return found
 
 
@@ -131,22 +137,45 @@ def written(value: float, like: str) -> str:
     return f"{value:.{max(2, _decimals(like))}f}".rstrip("0").rstrip(".")
 
 
+_FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?![\d.])")
+
+
 def repair(solution: str, answer: str) -> tuple[str, str, str] | None:
-    """When the only wrong step of ``solution`` is its last equation and ``answer`` states that step's
-    result once: (solution, answer, note) with the computed value in both; otherwise None."""
+    """A solution whose wrong steps can be recomputed in order: each wrong result is replaced by the right
+    one, and where a later step uses it, that step is recomputed with the right figure ("2 + 3 = 6, 6 / 2
+    = 3" becomes "2 + 3 = 5, 5 / 2 = 2.5"). Only when the last step's result changes and ``answer`` states
+    it once: (solution, answer, note) with the right figures in both; otherwise None (nothing wrong, or a
+    wrong step that does not reach the answer, or a chain of expressions: the item is rejected instead)."""
     steps = equations(solution)
-    bad = [e for e in steps if not e.right]
-    if len(bad) != 1 or bad[0] is not steps[-1] or bad[0].stated_value is not None:
+    corrected: dict[str, str] = {}
+    edits: list[tuple[int, int, str]] = []
+    notes: list[str] = []
+    for step in steps:
+        expression = _FIGURE.sub(lambda m: corrected.get(m.group(), m.group()), step.expression)
+        if step.stated_value is not None:
+            if expression != step.expression or not step.right:
+                return None
+            continue
+        value = step.value if expression == step.expression else _evaluate(expression)
+        if value is None:
+            return None
+        if expression != step.expression:
+            edits.append((step.expression_start, step.expression_end, expression))
+        if not agrees(value, step.stated):
+            corrected[step.stated] = written(value, step.stated)
+            edits.append((step.start, step.end, corrected[step.stated]))
+            notes.append(f"{expression} = {corrected[step.stated]}, not {step.stated}")
+    if not steps or steps[-1].stated not in corrected:
         return None
-    step = bad[0]
-    in_answer = [m for m in _NUMBER.finditer(answer) if agrees(float(m.group()), step.stated)]
+    last = steps[-1].stated
+    in_answer = [m for m in _NUMBER.finditer(answer) if agrees(float(m.group()), last)]
     if len(in_answer) != 1:
         return None
-    right = written(step.value, step.stated)
-    fixed_solution = solution[: step.start] + right + solution[step.end :]
+    for start, end, text in sorted(edits, reverse=True):
+        solution = solution[:start] + text + solution[end:]
     place = in_answer[0]
-    fixed_answer = answer[: place.start()] + right + answer[place.end() :]
-    return fixed_solution, fixed_answer, f"{step.expression} = {right}, not {step.stated}"
+    fixed_answer = answer[: place.start()] + corrected[last] + answer[place.end() :]
+    return solution, fixed_answer, "; ".join(notes)
 
 
 def check_arithmetic(solution: str) -> RuleResult:

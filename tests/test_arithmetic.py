@@ -56,9 +56,22 @@ def test_a_miscomputed_last_step_is_repaired_in_the_solution_and_the_answer():
     assert repair("So 7 / 2 = 2.", "2 days")[:2] == ("So 7 / 2 = 3.5.", "3.5 days")
 
 
+def test_a_wrong_step_is_carried_into_the_steps_that_use_it():
+    """Measured on statistics.variance: "2 + 3 + 4 + 5 + 6 = 21" and then a mean of 4.2."""
+    solution = "The sum is 2 + 3 + 4 + 5 + 6 = 21, so the mean is 21 / 5 = 4.2."
+    assert repair(solution, "The mean is 4.2") == (
+        "The sum is 2 + 3 + 4 + 5 + 6 = 20, so the mean is 20 / 5 = 4.",
+        "The mean is 4",
+        "2 + 3 + 4 + 5 + 6 = 20, not 21; 20 / 5 = 4, not 4.2",
+    )
+    assert repair("2 + 2 = 5, so 5 * 3 = 15.", "15")[:2] == ("2 + 2 = 4, so 4 * 3 = 12.", "12")
+    # a later step that was right with the wrong figure is wrong with the right one: recomputed all the same
+    assert repair("10 + 10 = 30, half of it: 30 / 2 = 15", "15")[1] == "10"
+
+
 def test_what_cannot_be_repaired_safely_is_left_to_the_rejection():
     assert repair("12 * 30 = 360 euros.", "360 euros") is None  # nothing wrong
-    assert repair("2 + 2 = 5, so 5 * 3 = 15.", "15") is None  # the wrong step feeds a later one
+    assert repair("2 + 2 = 5, and 3 * 3 = 9.", "9") is None  # the wrong step does not reach the answer
     assert repair("12 * 30 = 3600.", "about 4000") is None  # the answer does not state the step
     assert repair("12 * 30 = 3600.", "3600 or 3600.0") is None  # nor once
     assert repair("(2 + 3) * 4 = 5 * 5 = 25", "25") is None  # a wrong chain step, not a figure
@@ -105,8 +118,9 @@ def test_the_challenger_s_case_item_gets_its_own_arithmetic_and_the_verifier_rej
     checks, failed = coded_checks(item, "verifiable", PASSAGE)
     assert failed is None and any(c["name"] == "solution_arithmetic" and c["passed"] for c in checks)
 
-    kept = to_item(case("The sum is 10 + 20 + 30 + 45 = 100, and 100 / 4 = 25.", "25"), PASSAGE)
-    assert kept["answer"] == "25" and "repairs" not in kept
+    solution = "The sum is 10 + 20 + 30 + 45 = 100; the mean is 105 / 4 = 26.25."  # the slip is not used
+    kept = to_item(case(solution, "26.25"), PASSAGE)
+    assert kept["answer"] == "26.25" and "repairs" not in kept
     checks, failed = coded_checks(kept, "verifiable", PASSAGE)
     assert failed == "arithmetic"
     assert "10 + 20 + 30 + 45 = 100 (it is 105)" in next(c for c in checks if not c["passed"])["detail"]
