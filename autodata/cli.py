@@ -22,6 +22,7 @@ from autodata.documents import load_documents
 from autodata.evals.acceptance import PRESETS
 from autodata.llm import Budget
 from autodata.local_server import LocalServerCrashed
+from autodata.records import read_records
 from autodata.runner import Runner, RunSummary
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -416,9 +417,7 @@ SHOWN_ITEMS = 10
 
 def print_accepted(path: Path, limit: int = SHOWN_ITEMS) -> None:
     """Each accepted item's question, answer and solver scores (the first ``limit`` of the run)."""
-    if not path.exists():
-        return
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = read_records(path).records  # none when the file is missing; a torn last line is skipped
     for i, r in enumerate(records[:limit], 1):
         weak = ", ".join(f"{s:.2f}" for s in r["weak_scores"])
         strong = ", ".join(f"{s:.2f}" for s in r["strong_scores"])
@@ -443,7 +442,20 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
     if not loaded.documents:
         console.print("[bold red]error:[/] no readable documents among the given paths")
         return 2
-    opened = open_models(args, console, preflight=not args.server)  # a server checks its own models
+    if not args.no_dedup and not 0.0 < args.dedup_threshold <= 1.0:
+        console.print("[bold red]error:[/] --dedup-threshold must be in (0, 1]")
+        return 2
+    # the budget is checked before every request (autodata.llm; without limits it only counts), and a call
+    # answered once is never paid for again
+    budget = Budget(args.budget_calls, args.budget_tokens, args.budget_usd, args.budget_seconds)
+    out = Path(args.out)
+    opened = open_models(
+        args,
+        console,
+        preflight=not args.server,  # a server checks its own models
+        cache=ResponseCache(out / "responses.sqlite"),
+        budget=budget,
+    )
     if opened is None:
         return 2
     config, registry = opened
@@ -462,14 +474,7 @@ def run_generate(args: argparse.Namespace, paths: list[str], *, demo: bool = Fal
         review=args.review,
         dedup_threshold=None if args.no_dedup else args.dedup_threshold,
     )
-    if not args.no_dedup and not 0.0 < args.dedup_threshold <= 1.0:
-        console.print("[bold red]error:[/] --dedup-threshold must be in (0, 1]")
-        return 2
-    budget = Budget(args.budget_calls, args.budget_tokens, args.budget_usd, args.budget_seconds)
-    registry.budget = budget  # checked before every request (autodata.llm); without limits it only counts
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    registry.cache = ResponseCache(out / "responses.sqlite")  # completed calls are never paid twice
     (out / "run.json").write_text(
         json.dumps(
             {

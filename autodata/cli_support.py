@@ -7,7 +7,9 @@ import os
 
 from rich.console import Console
 
+from autodata.cache import ResponseCache
 from autodata.config import ModelsConfig, load_models_config
+from autodata.llm import Budget
 from autodata.models import OpenAIModelRegistry
 
 
@@ -18,7 +20,13 @@ def quiet_tracing() -> None:
 
 
 def open_models(
-    args: argparse.Namespace, console: Console, *, preflight: bool = True, require_role: str | None = None
+    args: argparse.Namespace,
+    console: Console,
+    *,
+    preflight: bool = True,
+    require_role: str | None = None,
+    cache: ResponseCache | None = None,
+    budget: Budget | None = None,
 ) -> tuple[ModelsConfig, OpenAIModelRegistry] | None:
     """Resolve ``--profile/--config/--set`` and check every endpoint before any work; on a problem print
     one error line and return None (the caller exits 2)."""
@@ -26,7 +34,7 @@ def open_models(
         config = load_models_config(args.profile, args.config, args.overrides)
         if require_role:
             config.role(require_role)
-        registry = OpenAIModelRegistry(config)
+        registry = OpenAIModelRegistry(config, cache=cache, budget=budget)
         if preflight:
             console.print(f"checking model endpoints ({config.profile} profile)...")
             registry.preflight()

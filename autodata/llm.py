@@ -339,10 +339,9 @@ class _Attempts:
         self.cache_extra = cache_extra or {}
         self.cached = False
         self.settings = registry.settings(role)
-        self.cache = getattr(registry, "cache", None)
-        limiter = getattr(registry, "limiter", None)
-        self.limiter = limiter(role) if callable(limiter) else None
-        self.budget: Budget | None = getattr(registry, "budget", None)
+        self.cache = registry.cache
+        self.limiter = registry.limiter(role)
+        self.budget: Budget | None = registry.budget
         self.started = time.monotonic()
         self.attempts = 0
         self.input_tokens = 0
@@ -395,9 +394,7 @@ class _Attempts:
             except BudgetExhausted:
                 raise
             except Exception as exc:
-                check_endpoint = getattr(self.registry, "check_endpoint", None)
-                if check_endpoint is not None:
-                    await check_endpoint(self.role)  # LocalServerCrashed propagates: it stops the run
+                await self.registry.check_endpoint(self.role)  # LocalServerCrashed propagates: stops the run
                 transient_budget = self.settings.max_retries
                 if not is_transient(exc) or self.attempts > transient_budget:
                     raise

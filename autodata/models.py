@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 from langchain_core.language_models import BaseChatModel
@@ -19,13 +19,22 @@ from autodata.config import ROLES, ConfigError, ModelsConfig, RoleModel
 from autodata.http_clients import aiohttp_client, running_loop
 from autodata.limits import EndpointLimiter
 
+if TYPE_CHECKING:
+    from autodata.llm import Budget
+
 EMBEDDED_CPU = "embedded models (one CPU)"
 """The limiter key every embedded model's role shares."""
 
 
 @runtime_checkable
 class ModelRegistry(Protocol):
+    """What every LLM call reads from the runtime context's registry (``autodata.llm``)."""
+
     retry_backoff: float
+    cache: ResponseCache | None
+    """Replies already paid for (resume, re-runs); None: no cache."""
+    budget: Budget | None
+    """Checked before every request; None: nothing counted."""
 
     def chat(self, role: str) -> BaseChatModel: ...
 
@@ -33,18 +42,45 @@ class ModelRegistry(Protocol):
 
     def describe(self) -> dict[str, str]: ...
 
+    def limiter(self, role: str) -> EndpointLimiter | None: ...
+
+    async def check_endpoint(self, role: str) -> None: ...
+
+
+class RegistryServices:
+    """The services a registry declares beside its models: response cache, budget, retry backoff; no
+    endpoint limits and nothing to check after a failed call unless a subclass says otherwise."""
+
+    def __init__(
+        self, retry_backoff: float = 1.0, cache: ResponseCache | None = None, budget: Budget | None = None
+    ):
+        self.retry_backoff = retry_backoff
+        self.cache = cache
+        self.budget = budget
+
+    def limiter(self, role: str) -> EndpointLimiter | None:
+        return None
+
+    async def check_endpoint(self, role: str) -> None:
+        return None
+
 
 class EndpointUnavailable(ConfigError):
     """An endpoint did not answer the pre-flight check."""
 
 
-class OpenAIModelRegistry:
+class OpenAIModelRegistry(RegistryServices):
     """``ChatOpenAI`` per role from a :class:`ModelsConfig`; embedded models start their server on demand."""
 
-    def __init__(self, config: ModelsConfig, retry_backoff: float = 1.0, cache: ResponseCache | None = None):
+    def __init__(
+        self,
+        config: ModelsConfig,
+        retry_backoff: float = 1.0,
+        cache: ResponseCache | None = None,
+        budget: Budget | None = None,
+    ):
+        super().__init__(retry_backoff, cache, budget)
         self.config = config
-        self.retry_backoff = retry_backoff
-        self.cache = cache
         self._limiters: dict[str, EndpointLimiter] = {}
         self._models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, BaseChatModel]] = (
             weakref.WeakKeyDictionary()

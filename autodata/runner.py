@@ -316,7 +316,7 @@ class Runner:
     def _durability(self) -> Durability:
         if self.durability is not None:
             return self.durability
-        return "exit" if getattr(self.context.registry(), "cache", None) is not None else "async"
+        return "exit" if self.context.registry().cache is not None else "async"
 
     async def _review(self, snapshot) -> dict[str, Any] | None:
         """The reviewer's decision for a pending review interrupt, or None (nothing to resume with)."""
@@ -403,7 +403,7 @@ class Runner:
 
         run = run_id(self.out_dir)
         self._thread_prefix = f"{run}/"
-        budget = getattr(self.context.registry(), "budget", None)
+        budget = self.context.registry().budget
         async with contextlib.AsyncExitStack() as stack:
             claims = await stack.enter_async_context(
                 ClaimTable(self.checkpointer, run, stale_after=self.stale_after)

@@ -119,10 +119,7 @@ def pipeline_registry(base_url: str, concurrency: int, out_dir: Path) -> Any:
     config = load_models_config(
         "local", environ=env, overrides=[f"all.max_parallel={max(concurrency * 4, 8)}"]
     )
-    registry = OpenAIModelRegistry(config)
-    registry.budget = Budget()
-    registry.cache = BenchmarkCache(out_dir / "responses.sqlite")
-    return registry
+    return OpenAIModelRegistry(config, cache=BenchmarkCache(out_dir / "responses.sqlite"), budget=Budget())
 
 
 def run_pipeline(docs: int, concurrency: int, base_url: str, samples: int, out_dir: Path) -> dict:

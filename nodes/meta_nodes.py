@@ -96,8 +96,10 @@ class MetaRegistry:
         return self.inner.settings(self._role(role))
 
     def limiter(self, role: str):
-        limiter = getattr(self.inner, "limiter", None)
-        return limiter(self._role(role)) if callable(limiter) else None
+        return self.inner.limiter(self._role(role))
+
+    async def check_endpoint(self, role: str) -> None:
+        await self.inner.check_endpoint(self._role(role))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

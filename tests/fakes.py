@@ -14,6 +14,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from autodata.config import RoleModel
+from autodata.models import RegistryServices
 
 Reply = str | dict | Exception | Callable[[list[BaseMessage]], Any]
 
@@ -70,9 +71,9 @@ def server_error() -> openai.InternalServerError:
     )
 
 
-class FakeRegistry:
+class FakeRegistry(RegistryServices):
     def __init__(self, scripts: dict[str, list[Any]], structured_output: str = "json_mode"):
-        self.retry_backoff = 0.0
+        super().__init__(retry_backoff=0.0)
         self.models = {
             role: ScriptedChatModel(script=list(script), seen=[]) for role, script in scripts.items()
         }

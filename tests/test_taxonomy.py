@@ -183,7 +183,7 @@ def test_cli_writes_taxonomy_json(tmp_path, monkeypatch):
     registry = FakeRegistry({"judge": [judge_reply]})
     import autodata.cli_support
 
-    monkeypatch.setattr(autodata.cli_support, "OpenAIModelRegistry", lambda config: registry)
+    monkeypatch.setattr(autodata.cli_support, "OpenAIModelRegistry", lambda config, **services: registry)
     registry.preflight = lambda: None
     parser = argparse.ArgumentParser()
     taxonomy_cli.add_parser(parser.add_subparsers(dest="command"))
