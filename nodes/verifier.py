@@ -139,6 +139,7 @@ async def _screen(
         context=fence(item["context"]),
         question=fence(item["question"]),
         answer=fence(item["answer"]),
+        solution=fence(item.get("solution") or "(none)"),
     )
     out, record = await call_structured(
         registry(runtime),
