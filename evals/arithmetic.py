@@ -131,10 +131,10 @@ def wrong(text: str) -> list[Equation]:
 
 def written(value: float, like: str) -> str:
     """``value`` written as the figure it replaces: an integer stays one; else as many decimals as the
-    stated figure had (at least 2), without trailing zeros."""
+    stated figure had (2 to 4), without trailing zeros."""
     if abs(value - round(value)) < 1e-9:
         return str(round(value))
-    return f"{value:.{max(2, _decimals(like))}f}".rstrip("0").rstrip(".")
+    return f"{value:.{min(max(2, _decimals(like)), 4)}f}".rstrip("0").rstrip(".")
 
 
 _FIGURE = re.compile(r"(?<![\d.,])\d[\d,]*(?:\.\d+)?(?![\d.])")
@@ -156,6 +156,8 @@ def repair(solution: str, answer: str) -> tuple[str, str, str] | None:
             if expression != step.expression or not step.right:
                 return None
             continue
+        if expression != step.expression and not step.right:
+            return None  # wrong on its own figures too: two slips in a row are a wrong method, not a slip
         value = step.value if expression == step.expression else _evaluate(expression)
         if value is None:
             return None

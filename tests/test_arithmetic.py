@@ -54,6 +54,7 @@ def test_a_miscomputed_last_step_is_repaired_in_the_solution_and_the_answer():
     )
     assert repair("So 12 * 30 = 3600 euros.", "3600 euros")[:2] == ("So 12 * 30 = 360 euros.", "360 euros")
     assert repair("So 7 / 2 = 2.", "2 days")[:2] == ("So 7 / 2 = 3.5.", "3.5 days")
+    assert repair("So 2 / 3 = 0.123456789.", "0.123456789")[1] == "0.6667"  # at most 4 decimals
 
 
 def test_a_wrong_step_is_carried_into_the_steps_that_use_it():
@@ -72,6 +73,9 @@ def test_a_wrong_step_is_carried_into_the_steps_that_use_it():
 def test_what_cannot_be_repaired_safely_is_left_to_the_rejection():
     assert repair("12 * 30 = 360 euros.", "360 euros") is None  # nothing wrong
     assert repair("2 + 2 = 5, and 3 * 3 = 9.", "9") is None  # the wrong step does not reach the answer
+    # measured: "(2 + ... + 20) / 10 = 12", then "(12 + 15) / 11 = 13.636363636363637", wrong on its own too
+    steps = "(2 + 4 + 6 + 8 + 10 + 12 + 14 + 16 + 18 + 20) / 10 = 12; (12 + 15) / 11 = 13.636363636363637."
+    assert repair(steps, "13.636363636363637") is None
     assert repair("12 * 30 = 3600.", "about 4000") is None  # the answer does not state the step
     assert repair("12 * 30 = 3600.", "3600 or 3600.0") is None  # nor once
     assert repair("(2 + 3) * 4 = 5 * 5 = 25", "25") is None  # a wrong chain step, not a figure
