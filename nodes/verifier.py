@@ -139,7 +139,6 @@ async def _screen(
         context=fence(item["context"]),
         question=fence(item["question"]),
         answer=fence(item["answer"]),
-        solution=fence(item.get("solution") or "(none)"),
     )
     out, record = await call_structured(
         registry(runtime),

@@ -132,15 +132,6 @@ async def test_the_verifier_sees_the_window_the_challenger_saw():
         assert seen == {f"Paragraph {i}." for i in range(4) if f"Paragraph {i}." in verifier}
 
 
-async def test_the_verifier_checks_the_writer_s_worked_solution():
-    """A 1.5B verifier asked whether "37.5 minutes" is right has to solve the case itself; shown the
-    solution (whose arithmetic code has checked), it checks how the passage was applied."""
-    registry = FakeRegistry(scripts(challenger=items(1), weak_solver=[RIGHT]))
-    await run(registry, max_rounds=1)
-    (prompt,) = registry.prompts("verifier")
-    assert "worked solution:" in prompt and "so B is least recent" in prompt
-
-
 async def test_a_feedback_prompt_variant_takes_effect(tmp_path):
     (tmp_path / "feedback.md").write_text("VARIANT FEEDBACK round $round of $max_rounds\n$groups\n$advice")
     registry = FakeRegistry(scripts(challenger=items(2), weak_solver=[RIGHT]))
