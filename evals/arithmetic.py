@@ -120,6 +120,8 @@ def equations(text: str) -> list[Equation]:
             if stated is not None:
                 found.append(Equation(left, right, value, start, start + len(right), stated, *where))
             continue
+        if text[start + len(right) :].lstrip().startswith("%"):
+            continue  # "1/2 = 50%": a percentage, another scale
         if _NUMBER.fullmatch(_normalise(right)):
             found.append(Equation(left, right, value, start, start + len(right), None, *where))
     return found

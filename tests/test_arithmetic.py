@@ -41,6 +41,8 @@ def test_equations_with_letters_or_without_an_operator_are_not_arithmetic():
         "n = 5 and the mean = 3",
         "the ratio a/b = 2",
         "1/0 = 5",
+        "1/2 = 50% of the time",
+        "so 3/4 = 75 %",
     ):
         assert equations(text) == [], text
 
