@@ -65,8 +65,9 @@ async def checkpointed_threads(saver: Any) -> frozenset[str] | None:
     """The thread ids that have a checkpoint, read in one query where that is known up front: SQLite, whose
     run directory has one writer. None otherwise (Postgres workers write while this one runs; other savers):
     then each unit's state is read when it starts."""
-    conn = getattr(saver, "conn", None)
-    if type(saver).__name__ != "AsyncSqliteSaver" or conn is None:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    if not isinstance(saver, AsyncSqliteSaver):
         return None
-    async with conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
+    async with saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints") as cursor:
         return frozenset(str(row[0]) for row in await cursor.fetchall())
