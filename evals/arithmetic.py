@@ -195,3 +195,14 @@ def check_arithmetic(solution: str) -> RuleResult:
         f"the solution miscomputes {first.expression} = {first.stated} (it is {value}): recompute every "
         "step, and make the answer the result of the right arithmetic",
     )
+
+
+def computes_answer(solution: str, answer: str) -> bool:
+    """The solution's arithmetic is all right and its last step's result is the number ``answer`` states:
+    the answer is then what a calculator gives for the setup, whatever a small verifier recomputes."""
+    steps = equations(solution)
+    if not steps or any(not step.right for step in steps):
+        return False
+    last = steps[-1]
+    value = last.stated_value if last.stated_value is not None else last.value
+    return any(agrees(value, m.group()) for m in _NUMBER.finditer(_THOUSANDS.sub("", answer)))

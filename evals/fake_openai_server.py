@@ -279,8 +279,10 @@ def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]
         )
     picked = _closest(bank, user)
     chosen = dict(picked.item)
-    if "solution" in props:  # a case item (the agentic challenger's schema) carries its worked solution
-        chosen["solution"] = picked.reasoning
+    if "solution" in props:  # a case item: the case apart from the passage, and a solution that names the
+        # passage's sentence it applies (code checks it does: evals/grounding.py check_case_uses_passage)
+        chosen["solution"] = f"{evidence} {picked.reasoning}".strip()
+        return {k: v for k, v in chosen.items() if k != "evidence"}
     if evidence:  # grounded: quote the source and carry it in the context
         chosen["evidence"] = [evidence]
         chosen["context"] = f"{evidence.rstrip('.!?')}. {chosen['context']}"

@@ -4,8 +4,8 @@ The solvers see only the item's context and question, never the source. So an it
 its evidence spans are not really in the source window the challenger saw, when its context does not carry
 the facts of that evidence, when it refers to "the source / document / passage / author", when its answer
 is binary (yes/no, true/false) or an option letter, when (verifiable mode) its answer is a bare integer,
-when its question-type label names a domain the source is not about, and when a case item is built on the
-prompt's worked example instead of its passage.
+when its question-type label names a domain the source is not about, when a case item is built on the
+prompt's worked example instead of its passage, and when a case item's solution uses nothing of its passage.
 
 Pure functions, no I/O. Every rule returns a :class:`~autodata.evals.format_rules.RuleResult`.
 """
@@ -406,6 +406,41 @@ def check_not_the_example(case: str, question: str, example: str, passage: str) 
     return RuleResult("case_not_the_example", True, "ok")
 
 
+PASSAGE_WORDS_USED = 2
+"""A case item's solution names at least this many of the passage's words that its case does not use (or
+one of the passage's figures of two digits or more): a worked solution that applies the passage says what
+of it decides the case."""
+
+
+def _stem(token: str) -> str:
+    return token[:5]
+
+
+def check_case_uses_passage(solution: str, case: str, question: str, passage: str) -> RuleResult:
+    """A case item whose solution works only with the case's own facts is not about its passage: the 1.5B
+    challenger wrote "15 * 82 = 1230" (a class's total score from its mean) on the docstring of a correlation
+    function, and "10 - 5 = 5 years" on a licence whose grant is perpetual (docs/RESULTS.md). Counted: the
+    passage's figures and its words of four letters or more (by their first five letters, so "licensed" is
+    "license") that neither the case (but for sentences it copies from the passage) nor the question holds."""
+    passage_flat = _flat(passage)
+    own_case = " ".join(
+        s for s in source_sentences(case) if _flat(s) not in passage_flat
+    )  # a copied sentence
+    given = {_stem(t) for t in content_tokens(f"{own_case} {question}")}  # is the passage's, not the case's
+    own = {_stem(t) for t in content_tokens(passage) if len(t) >= _LONG_WORD or t[0].isdigit()}
+    nameable = own - given
+    used = sorted({_stem(t) for t in content_tokens(solution)} & nameable)
+    figures = [t for t in used if t[0].isdigit() and len(t) >= 2]  # "2" or "1" is anywhere
+    if figures or len(used) >= min(PASSAGE_WORDS_USED, len(nameable)):  # a bare formula: nothing to name
+        return RuleResult("case_uses_passage", True, "ok")
+    return RuleResult(
+        "case_uses_passage",
+        False,
+        "the solution works only with the case's own facts, so the item is not about the passage: name, in "
+        "the passage's words, the rule or figure of the passage that decides the case, and apply it",
+    )
+
+
 def check_result_copied(answer: str, source: str) -> RuleResult:
     """A withheld-result item's answer must be the passage's own words (evals/withheld.py)."""
     ok = copied_from(answer, source)
@@ -448,6 +483,11 @@ def check_grounding(
         *(
             [check_not_the_example(case_of(item), question, example, document or source)]
             if example and item.get("kind") == "case"
+            else []
+        ),
+        *(
+            [check_case_uses_passage(item.get("solution") or "", case_of(item), question, source)]
+            if item.get("kind") == "case"
             else []
         ),
     ]

@@ -32,14 +32,17 @@ from autodata.nodes.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
-from autodata.prompts.loader import load_examples, load_lines, load_prompt
+from autodata.prompts.loader import PromptError, load_examples, load_lines, load_prompt
 from autodata.state import Candidate, ChallengerTask, Item
 from autodata.windows import passage_sentences, reflow
 
-MODE_BRIEF = {
-    "verifiable": "a question with one short, exactly checkable answer that takes a few reasoning steps.",
-    "rubric": "an open question whose answer needs an inference that the source supports but does not state.",
-}
+
+def mode_brief(ctx: RunContext) -> str:
+    """What an item of the run's mode is, from prompts/mode_briefs.md (one ``mode: text`` line a mode)."""
+    briefs = dict(line.split(":", 1) for line in load_lines("mode_briefs", ctx.prompts_dir) if ":" in line)
+    if ctx.mode not in briefs:
+        raise PromptError(f"prompts/mode_briefs.md has no line for the mode {ctx.mode!r}")
+    return briefs[ctx.mode].strip()
 
 
 REASON_TYPE = "causal explanation"
@@ -153,7 +156,7 @@ def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None, tur
     }
     rules = load_prompt(f"item_rules_{ctx.mode}", ctx.prompts_dir).render_text(**limits)
     answer_rules, _, rubric_rules = rules.partition("\n- rubric:")
-    brief = load_prompt("brief", ctx.prompts_dir).render_text(mode=ctx.mode, mode_brief=MODE_BRIEF[ctx.mode])
+    brief = load_prompt("brief", ctx.prompts_dir).render_text(mode=ctx.mode, mode_brief=mode_brief(ctx))
     return {
         "brief": brief,
         "answer_rules": answer_rules.strip(),

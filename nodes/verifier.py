@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.dedup import repeat_of
-from autodata.evals.arithmetic import check_arithmetic
+from autodata.evals.arithmetic import check_arithmetic, computes_answer
 from autodata.evals.format_rules import check_format
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
@@ -22,11 +22,25 @@ from autodata.state import Candidate, Check, Screening, SelfInstructState
 from autodata.windows import reflow
 
 LLM_CHECKS = ("self_contained", "answer_correct")
-DECIDED_IN_CODE = {"withheld": ("answer_correct",)}
-"""Per item kind, the verifier questions code has already answered: a withheld-result item's answer is the
-passage's own words (checked by evals/grounding.py: check_result_copied), so the small verifier's opinion of
-its correctness is recorded but does not reject it; whether the question asks for that result is what the
-strong solvers then test."""
+
+
+def decided_in_code(item: dict, mode: str) -> dict[str, str]:
+    """The verifier questions code has already answered for ``item``, each with why. The small verifier's
+    opinion is recorded but does not reject the item; the strong solvers, who must reach the same answer
+    on their own, then test it.
+    - A withheld-result item's answer is the passage's own words (evals/grounding.py: check_result_copied).
+    - A verifiable case item whose answer is the result of its solution's arithmetic, every step of it
+      checked in code (evals/arithmetic.py: computes_answer): the 1.5B verifier, redoing the sums, called
+      "15 * 82 = 1230" and the mean of 10, 20 and 30 being 20 wrong (docs/RESULTS.md)."""
+    if item.get("kind") == "withheld":
+        return {"answer_correct": "the answer is the source's own"}
+    if (
+        mode == "verifiable"
+        and item.get("kind") == "case"
+        and computes_answer(item.get("solution") or "", item.get("answer") or "")
+    ):
+        return {"answer_correct": "the answer is the solution's arithmetic, checked"}
+    return {}
 
 
 def _checks(results) -> list[Check]:
@@ -86,14 +100,13 @@ def novelty_checks(item: dict, state: SelfInstructState, ctx: RunContext) -> tup
     return [Check(name="not_a_repeat", passed=True, detail="ok")], None
 
 
-def verifier_checks(out: VerifierOut, kind: str | None = None) -> list[Check]:
-    decided = DECIDED_IN_CODE.get(kind or "", ())
+def verifier_checks(out: VerifierOut, decided: dict[str, str] | None = None) -> list[Check]:
+    decided = decided or {}
     return [
         Check(
             name=f"verifier:{name}",
             passed=getattr(out, name) == "YES" or name in decided,
-            detail=getattr(out, name)
-            + (" (decided in code: the answer is the source's own)" if name in decided else ""),
+            detail=getattr(out, name) + (f" (decided in code: {decided[name]})" if name in decided else ""),
         )
         for name in LLM_CHECKS
     ]
@@ -151,7 +164,7 @@ async def _screen(
         return _rejected(
             candidate, item, checks, "call_failed", f"the verifier call failed: {record['error']}"
         ), [record]
-    llm = verifier_checks(out, item.get("kind"))
+    llm = verifier_checks(out, decided_in_code(item, ctx.mode))
     passed = all(c["passed"] for c in llm)
     failing = ", ".join(c["name"].split(":", 1)[1] for c in llm if not c["passed"])
     feedback = "" if passed else f"failed {failing}: {out.problem or 'no reason given'}"

@@ -22,6 +22,7 @@ EDITABLE = frozenset(
         "orchestrator",
         "feedback",
         "brief",
+        "mode_briefs",
         "cot_challenger",
         "angles",
         "feedback_groups",

@@ -23,7 +23,10 @@ def item(
         "context": CONTEXT,
         "question": question,
         "answer": answer,
-        "solution": "After A, B, A the cache holds A and B, and A was used last, so B is least recent.",
+        "solution": (
+            "A full cache of this capacity evicts the least recently used key when inserting a new one, to "
+            "make room: after A, B, A the cache holds A and B, and A was used last, so B goes."
+        ),
         "rubric": [
             {"description": "Names key B as the evicted key", "points": 3},
             {"description": "Notes that A was used more recently than B", "points": 2},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.evals.arithmetic import check_arithmetic, equations, repair, wrong
+from autodata.evals.arithmetic import check_arithmetic, computes_answer, equations, repair, wrong
 
 PASSAGE = "The arithmetic mean is the sum of the data divided by the number of data points."
 
@@ -118,15 +118,50 @@ def test_the_challenger_s_case_item_gets_its_own_arithmetic_and_the_verifier_rej
             question_type="mean calculation",
         )
 
-    item = to_item(case("The mean is (10 + 20 + 30 + 45) / 4 = 18.75.", "18.75"), PASSAGE)
+    item = to_item(
+        case("The sum divided by the number of points: (10 + 20 + 30 + 45) / 4 = 18.75.", "18.75"), PASSAGE
+    )
     assert item["answer"] == "26.25" and item["solution"].endswith("= 26.25.")
     assert item["repairs"] == ["arithmetic: (10 + 20 + 30 + 45) / 4 = 26.25, not 18.75"]
     checks, failed = coded_checks(item, "verifiable", PASSAGE)
     assert failed is None and any(c["name"] == "solution_arithmetic" and c["passed"] for c in checks)
 
-    solution = "The sum is 10 + 20 + 30 + 45 = 100; the mean is 105 / 4 = 26.25."  # the slip is not used
+    solution = (
+        "The sum is 10 + 20 + 30 + 45 = 100; divided by the number of points, 105 / 4 = 26.25."  # unused slip
+    )
     kept = to_item(case(solution, "26.25"), PASSAGE)
     assert kept["answer"] == "26.25" and "repairs" not in kept
     checks, failed = coded_checks(kept, "verifiable", PASSAGE)
     assert failed == "arithmetic"
     assert "10 + 20 + 30 + 45 = 100 (it is 105)" in next(c for c in checks if not c["passed"])["detail"]
+
+
+def test_the_verifier_does_not_redo_sums_code_has_checked_but_judges_the_rest():
+    from autodata.nodes.schemas import VerifierOut
+    from autodata.nodes.verifier import decided_in_code, verifier_checks
+
+    total = {
+        "kind": "case",
+        "solution": "The total is the mean times the count: 15 * 82 = 1,230.",
+        "answer": "1,230 points",
+    }
+    assert computes_answer(total["solution"], total["answer"])
+    decided = decided_in_code(total, "verifiable")
+    redone = VerifierOut(
+        self_contained="YES", answer_correct="NO", problem="The reference answer 1230 is incorrect"
+    )
+    checks = verifier_checks(redone, decided)
+    assert all(c["passed"] for c in checks) and "checked" in checks[1]["detail"]
+    unanswerable = VerifierOut(self_contained="NO", answer_correct="NO", problem="the count is not given")
+    assert not all(
+        c["passed"] for c in verifier_checks(unanswerable, decided)
+    )  # self-containment stays its own
+    assert decided_in_code(total, "rubric") == {}  # a rubric answer is more than its number
+    for solution, answer in (
+        ("The total is 15 * 82 = 1320.", "1320 points"),  # a wrong step
+        ("The total is 15 * 82 = 1230, so the group passes.", "14 points"),  # not the answer
+        ("Each student adds their score to the total.", "1230 points"),  # no arithmetic to check
+    ):
+        assert not computes_answer(solution, answer)
+        assert decided_in_code({**total, "solution": solution, "answer": answer}, "verifiable") == {}
+    assert computes_answer("(10 + 20 + 30) / 3 = 60 / 3 = 20", "20")  # a chain: its last value

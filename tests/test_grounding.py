@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from autodata.evals.grounding import (
     check_answer_kind,
+    check_case_uses_passage,
     check_context_carries_evidence,
     check_evidence,
     check_grounding,
@@ -270,3 +271,64 @@ def test_only_the_example_s_own_case_and_question_count_as_copied():
         "Maya borrows a new book on 3 May.", "When is it due back?", library, "Rent."
     )
     assert not copied.passed and "borrows" in copied.detail
+
+
+CORRELATION = (
+    "Pearson's correlation coefficient r takes values between -1 and +1. It measures the strength and "
+    "direction of a linear relationship."
+)
+MEAN = "The arithmetic mean is the sum of the data divided by the number of data points."
+
+
+def test_a_case_solved_with_its_own_facts_alone_is_not_about_the_passage():
+    off_topic = check_case_uses_passage(
+        "The total score is 15 * 82 = 1230.",
+        "A study group consists of 15 students whose average score is 82 points.",
+        "What is the total score of the group?",
+        CORRELATION,
+    )
+    assert not off_topic.passed and "passage's words" in off_topic.detail
+    licence = (
+        "Each Contributor hereby grants to You a perpetual, worldwide, non-exclusive, no-charge, "
+        "royalty-free, irrevocable patent license to make, have made, use, offer to sell, sell, import."
+    )
+    assert not check_case_uses_passage(
+        "The patent is valid for 10 years and licensed for 5, so 10 - 5 = 5 years remain.",
+        "A patent has a term of 10 years, and the company plans to license it for 5 years.",
+        "How many years will the patent be valid after the licensing period?",
+        licence,
+    ).passed  # "licensed" is the case's "license", not a word the solution takes from the passage
+
+
+def test_a_solution_that_names_the_passage_s_rule_or_figure_uses_it():
+    case, question = "A class records the scores 10, 20, 30 and 45.", "What is the mean score of the class?"
+    assert check_case_uses_passage(
+        "The mean is the sum of the data divided by the number of points: (10 + 20 + 30 + 45) / 4 = 26.25",
+        case,
+        question,
+        MEAN,
+    ).passed
+    assert not check_case_uses_passage("(10 + 20 + 30 + 45) / 4 = 26.25.", case, question, MEAN).passed
+    library = "A library book may be borrowed for 21 days and renewed once for another 14 days."
+    assert check_case_uses_passage(
+        "The loan runs 21 days from 3 May, to 24 May; the renewal adds 14 days, so 7 June.",
+        "Ana borrows a book on 3 May and renews it once before it is due.",
+        "What is the latest date on which Ana may return the book?",
+        library,
+    ).passed  # one figure of the passage the case does not give is enough
+    assert not check_case_uses_passage(
+        "It takes 2 + 1 = 3 days.", "Ana borrows a book.", "How long?", "The book is lent for 2 weeks."
+    ).passed  # a single digit is in every text
+
+
+def test_every_worked_case_example_uses_its_passage_as_the_check_asks():
+    import json
+
+    from autodata.prompts.loader import load_examples
+
+    for name in ("example_case_verifiable", "example_case_rubric"):
+        for example in load_examples(name):
+            passage = example.split('"', 2)[1]
+            shown = json.loads(example[example.find("{") :])
+            result = check_case_uses_passage(shown["solution"], shown["context"], shown["question"], passage)
+            assert result.passed, (name, shown["question"])

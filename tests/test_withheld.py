@@ -115,13 +115,15 @@ def test_the_withheld_context_never_contains_the_result(before, middle, result):
 
 def test_the_verifier_cannot_overrule_a_result_code_found_in_the_source():
     from autodata.nodes.schemas import VerifierOut
-    from autodata.nodes.verifier import verifier_checks
+    from autodata.nodes.verifier import decided_in_code, verifier_checks
 
+    withheld = decided_in_code({"kind": "withheld"}, "rubric")
+    case = decided_in_code({"kind": "case", "solution": "It is the rule.", "answer": "9 days"}, "verifiable")
     out = VerifierOut(self_contained="YES", answer_correct="NO", problem="not derived")
-    assert all(c["passed"] for c in verifier_checks(out, "withheld"))
-    assert not all(c["passed"] for c in verifier_checks(out, "case"))  # an invented case's answer: it can
+    assert all(c["passed"] for c in verifier_checks(out, withheld))
+    assert not all(c["passed"] for c in verifier_checks(out, case))  # an invented case's answer: it can
     unanswerable = VerifierOut(self_contained="NO", answer_correct="YES", problem="needs the definition of G")
-    assert not all(c["passed"] for c in verifier_checks(unanswerable, "withheld"))
+    assert not all(c["passed"] for c in verifier_checks(unanswerable, withheld))
 
 
 def test_a_withheld_rubric_item_is_graded_on_one_criterion_code_writes_from_the_result():
