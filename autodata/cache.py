@@ -30,26 +30,42 @@ def cache_key(role: str, model: str, messages: list[BaseMessage], sample: int, e
 
 
 class ResponseCache:
+    """Opened on first use: a run that stops before any call (a failed endpoint check, a bad argument)
+    leaves no run directory behind."""
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # WAL + NORMAL: a committed reply survives the process being killed (only an OS crash may lose the
-        # last few), without an fsync per call
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, content TEXT, tool_calls TEXT, "
-            "input_tokens INTEGER, output_tokens INTEGER)"
-        )
+        self._conn: sqlite3.Connection | None = None
         self.hits = 0
+
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        """The open database; None while it does not exist and ``create`` is false (call under the lock)."""
+        if self._conn is None and (create or self.path.exists()):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a committed reply survives the process being killed (only an OS crash may lose
+            # the last few), without an fsync per call
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, content TEXT, tool_calls TEXT, "
+                "input_tokens INTEGER, output_tokens INTEGER)"
+            )
+            self._conn = conn
+        return self._conn
 
     def get(self, key: str) -> AIMessage | None:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT content, tool_calls, input_tokens, output_tokens FROM responses WHERE key = ?", (key,)
-            ).fetchone()
+            conn = self._connection(create=False)
+            row = (
+                conn.execute(
+                    "SELECT content, tool_calls, input_tokens, output_tokens FROM responses WHERE key = ?",
+                    (key,),
+                ).fetchone()
+                if conn is not None
+                else None
+            )
         if row is None:
             return None
         self.hits += 1
@@ -69,7 +85,9 @@ class ResponseCache:
         usage = reply.usage_metadata or {}
         content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
         with self._lock:
-            self._conn.execute(
+            conn = self._connection(create=True)
+            assert conn is not None
+            conn.execute(
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
                 (
                     key,
@@ -82,8 +100,11 @@ class ResponseCache:
 
     def __len__(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+            conn = self._connection(create=False)
+            return conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0] if conn is not None else 0
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

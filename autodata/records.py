@@ -19,7 +19,9 @@ class Source(BaseModel):
     span: list[int]
 
 
-class AcceptedRecord(BaseModel):
+class AcceptedItem(BaseModel):
+    """An accepted item as the graph's decide node writes it into the unit's state (nodes/decide.py)."""
+
     id: str
     source: Source
     mode: str
@@ -43,6 +45,11 @@ class AcceptedRecord(BaseModel):
     gap: float
     rounds: int
     variant: str
+
+
+class AcceptedRecord(AcceptedItem):
+    """A line of accepted.jsonl: the accepted item and the model that played each role."""
+
     models: dict[str, str]
 
 

@@ -222,7 +222,7 @@ def accepted_payloads(values: dict[str, Any]) -> list[dict[str, Any]]:
 def accepted_record(acc: dict[str, Any], values: dict[str, Any], models: dict[str, str]) -> AcceptedRecord:
     """``models``: the configured model per role, overridden by the models the calls really used."""
     used = {call["role"]: call["model"] for call in values.get("calls", [])}
-    return AcceptedRecord(**{**acc, "source": Source(**acc["source"]), "models": {**models, **used}})
+    return AcceptedRecord(**{**acc, "models": {**models, **used}})
 
 
 def feedback_sent_after(values: dict[str, Any]) -> list[str | None]:

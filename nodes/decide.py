@@ -11,6 +11,7 @@ from autodata.context import RunContext
 from autodata.evals.acceptance import Verdict, mean, weak_gate
 from autodata.evals.acceptance import decide as apply_preset
 from autodata.nodes.common import context, emit
+from autodata.records import AcceptedItem, Source
 from autodata.state import Item, RoundRecord, Sample, SelfInstructState
 
 INFRA_REASON = "call_failed"
@@ -65,25 +66,29 @@ def round_record(state: SelfInstructState, reason: str, detail: str, item: Item 
 
 
 def accepted_payload(state: SelfInstructState, item: Item, record: RoundRecord, variant: str) -> dict:
-    """The accepted record's fields (the runner adds the models per role)."""
-    return {
-        "id": item_id(state["source"], state["span"], item["question"]),
-        "source": {"path": state["source"], "span": state["span"]},
-        "mode": state["mode"],
-        "preset": state["preset"],
-        "question": item["question"],
-        "context": item["context"],
-        "answer": item["answer"],
-        "rubric": item["rubric"],
-        "evidence": item.get("evidence", []),
-        "solution": item.get("solution", ""),
-        "repairs": item.get("repairs", []),
-        "question_type": item["question_type"],
-        "skills": item["skills"],
-        **{key: record[key] for key in ("weak_scores", "strong_scores", "weak_mean", "strong_mean", "gap")},
-        "rounds": item_rounds(state),
-        "variant": variant,
-    }
+    """The accepted item (the runner adds the models per role: autodata/records.py AcceptedRecord)."""
+    return AcceptedItem(
+        id=item_id(state["source"], state["span"], item["question"]),
+        source=Source(path=state["source"], span=state["span"]),
+        mode=state["mode"],
+        preset=state["preset"],
+        question=item["question"],
+        context=item["context"],
+        answer=item["answer"],
+        rubric=item["rubric"],
+        evidence=item.get("evidence", []),
+        solution=item.get("solution", ""),
+        repairs=item.get("repairs", []),
+        question_type=item["question_type"],
+        skills=item["skills"],
+        weak_scores=record["weak_scores"],
+        strong_scores=record["strong_scores"],
+        weak_mean=record["weak_mean"],
+        strong_mean=record["strong_mean"],
+        gap=record["gap"],
+        rounds=item_rounds(state),
+        variant=variant,
+    ).model_dump()
 
 
 def judge_round(state: SelfInstructState) -> Verdict:

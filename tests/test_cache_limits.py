@@ -216,3 +216,38 @@ async def test_a_cancelled_wait_for_a_slot_gives_nothing_away():
         async with limiter.slot("judge"):
             pass
     assert limiter.in_flight == 0
+
+
+def test_the_cache_creates_nothing_until_a_reply_is_stored(tmp_path):
+    from langchain_core.messages import AIMessage
+
+    cache = ResponseCache(tmp_path / "run" / "responses.sqlite")
+    assert cache.get("key") is None and len(cache) == 0
+    assert not (tmp_path / "run").exists()  # a run stopped before its first call leaves no directory
+    cache.put("key", AIMessage(content="reply"))
+    assert (tmp_path / "run" / "responses.sqlite").is_file() and cache.get("key").content == "reply"
+    cache.close()
+    assert ResponseCache(tmp_path / "run" / "responses.sqlite").get("key").content == "reply"
+
+
+def test_generate_against_an_unreachable_endpoint_leaves_no_run_directory(tmp_path, capsys):
+    from autodata.cli import main
+
+    (tmp_path / "doc.md").write_text("An LRU cache evicts the least recently used key when it is full.")
+    out = tmp_path / "run"
+    code = main(
+        [
+            "generate",
+            str(tmp_path / "doc.md"),
+            "--out",
+            str(out),
+            "--profile",
+            "openai",
+            "--set",
+            "all.base_url=http://127.0.0.1:9/v1",
+            "--set",
+            "all.api_key_env=none",
+        ]
+    )
+    assert code == 2 and "unreachable" in capsys.readouterr().err
+    assert not out.exists()
