@@ -32,6 +32,10 @@ class Item(TypedDict):
     """The challenger's worked solution (its reference solution), when its schema asks for one."""
     repairs: NotRequired[list[str]]
     """What code corrected in the challenger's item (evals/arithmetic.py: a miscomputed last step)."""
+    program: NotRequired[str]
+    """A verifiable case item's answer program (autodata/sandbox.py): its printed line is the answer."""
+    program_error: NotRequired[str]
+    """Why the answer program gave no answer (the item is then rejected as ``program``)."""
 
 
 class Candidate(TypedDict):
@@ -55,8 +59,8 @@ class Screening(TypedDict):
     checks: list[Check]
     passed: bool
     reason: str
-    """``passed``, ``format``, ``grounding``, ``leakage``, ``repeat``, ``duplicate``, ``quality`` or
-    ``call_failed``."""
+    """``passed``, ``format``, ``grounding``, ``program``, ``arithmetic``, ``leakage``, ``repeat``,
+    ``duplicate``, ``quality`` or ``call_failed``."""
     feedback: str
     window: NotRequired[list[int]]
     """The span of the unit's text the candidate was written about."""

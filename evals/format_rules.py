@@ -19,6 +19,8 @@ CASE_CHARS = 600
 """The case a challenger writes about its passage (about CASE_WORDS words)."""
 SOLUTION_CHARS = 500
 """The challenger's worked solution: a few short steps, kept with the item as its reference solution."""
+PROGRAM_CHARS = 900
+"""The answer program of a verifiable case item (autodata/sandbox.py): a dozen short lines."""
 MAX_CONTEXT_CHARS = 1000
 """llama.cpp grammars cannot bound strings beyond 1000 characters."""
 RUBRIC_MIN, RUBRIC_MAX = 2, 4

@@ -441,6 +441,11 @@ def check_case_uses_passage(solution: str, case: str, question: str, passage: st
     )
 
 
+def worked_solution(item: dict) -> str:
+    """How a case item reaches its answer: its worked solution, or its answer program."""
+    return item.get("solution") or item.get("program") or ""
+
+
 def check_result_copied(answer: str, source: str) -> RuleResult:
     """A withheld-result item's answer must be the passage's own words (evals/withheld.py)."""
     ok = copied_from(answer, source)
@@ -486,7 +491,7 @@ def check_grounding(
             else []
         ),
         *(
-            [check_case_uses_passage(item.get("solution") or "", case_of(item), question, source)]
+            [check_case_uses_passage(worked_solution(item), case_of(item), question, source)]
             if item.get("kind") == "case"
             else []
         ),

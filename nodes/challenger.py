@@ -28,11 +28,13 @@ from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
     CaseItemOut,
     CaseRubricItemOut,
+    ProgramItemOut,
     RubricItemOut,
     VerifiableItemOut,
     WithheldItemOut,
 )
 from autodata.prompts.loader import PromptError, load_examples, load_lines, load_prompt
+from autodata.sandbox import run_program
 from autodata.state import Candidate, ChallengerTask, Item
 from autodata.windows import passage_sentences, reflow
 
@@ -52,7 +54,9 @@ FORMULA_TYPE = "derivation"
 CONSEQUENCE_TYPE = "consequence"
 """The question type of a withheld consequence in words (consequence_question)."""
 
-ItemOut = VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | WithheldItemOut
+ItemOut = (
+    VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | ProgramItemOut | WithheldItemOut
+)
 
 
 def _criteria(parsed: ItemOut) -> list:
@@ -86,6 +90,34 @@ def _withheld_item(parsed: WithheldItemOut, window: str, result: str, mode: str 
     )
 
 
+def _program_item(parsed: ProgramItemOut, window: str | None) -> Item:
+    """A case item whose answer its program will compute (answer_by_program): empty until it has run."""
+    evidence = passage_sentences(window) if window is not None else []
+    return Item(
+        kind="case",
+        evidence=evidence,
+        question_type=parsed.question_type.strip(),
+        skills=[],
+        context=" ".join([*evidence, parsed.context.strip()]).strip(),
+        question=parsed.question.strip(),
+        answer="",
+        rubric=[],
+        program=parsed.program.strip(),
+    )
+
+
+_INTEGRAL_FLOAT = re.compile(r"(?<![\d.])(\d+)\.0\b(?!\.)")
+
+
+async def answer_by_program(item: Item) -> Item:
+    """The item with its program's printed line as the answer (a float with nothing after the point loses
+    it: "30.0 minutes" -> "30 minutes"), or with the reason it gave none in ``program_error``."""
+    run = await run_program(item["program"])
+    if run.output is None:
+        return Item(**{**item, "program_error": run.error or "no output"})
+    return Item(**{**item, "answer": answer_core(_INTEGRAL_FLOAT.sub(r"\1", run.output))})
+
+
 def to_item(
     parsed: ItemOut, window: str | None = None, result: str | None = None, mode: str | None = None
 ) -> Item:
@@ -96,6 +128,8 @@ def to_item(
     from code (withheld_rubric)."""
     if isinstance(parsed, WithheldItemOut):
         return _withheld_item(parsed, window or "", result or "", mode)
+    if isinstance(parsed, ProgramItemOut):
+        return _program_item(parsed, window)
     context = parsed.context.strip()
     if isinstance(parsed, CaseItemOut):
         item_kind: dict = {"kind": "case"}
@@ -130,9 +164,10 @@ def item_schema(mode: str) -> type[VerifiableItemOut]:
     return RubricItemOut if mode == "rubric" else VerifiableItemOut
 
 
-def case_schema(mode: str) -> type[CaseItemOut]:
-    """The agentic challenger's schema: a case about the passage code chose (no quotes to copy)."""
-    return CaseRubricItemOut if mode == "rubric" else CaseItemOut
+def case_schema(mode: str) -> type[CaseItemOut] | type[ProgramItemOut]:
+    """The agentic challenger's schema: a case about the passage code chose (no quotes to copy); a verifiable
+    case's answer is computed by the program the challenger writes."""
+    return CaseRubricItemOut if mode == "rubric" else ProgramItemOut
 
 
 def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None, turn: int = 0) -> dict[str, str]:
@@ -141,7 +176,9 @@ def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None, tur
     evals/format_rules.py."""
     schema = schema or item_schema(ctx.mode)
     kind = (
-        "case_"
+        "program_"
+        if issubclass(schema, ProgramItemOut)
+        else "case_"
         if issubclass(schema, CaseItemOut)
         else "withheld_"
         if issubclass(schema, WithheldItemOut)
@@ -203,6 +240,8 @@ async def write_candidate(
         defer=defer,
     )
     item = to_item(parsed, window, result, ctx.mode) if parsed is not None else None
+    if item is not None and "program" in item:
+        item = await answer_by_program(item)
     emit(
         runtime,
         event="candidate",
@@ -265,6 +304,13 @@ def code_question(passage: str, result: str) -> WithheldItemOut | None:
     return None
 
 
+CASE_PROMPT: dict[type, str] = {
+    CaseItemOut: "challenger",
+    CaseRubricItemOut: "challenger",
+    ProgramItemOut: "challenger_program",
+}
+
+
 def rotate(entries: list[str], turn: int) -> str:
     return entries[turn % len(entries)]
 
@@ -277,7 +323,8 @@ def turn_of(round_no: int, index: int) -> int:
 
 def case_example(ctx: RunContext, round_no: int, index: int) -> str:
     """The worked example a case challenger was shown (what the verifier checks a case did not copy)."""
-    return rotate(load_examples(f"example_case_{ctx.mode}", ctx.prompts_dir), turn_of(round_no, index))
+    kind = "program" if case_schema(ctx.mode) is ProgramItemOut else "case"
+    return rotate(load_examples(f"example_{kind}_{ctx.mode}", ctx.prompts_dir), turn_of(round_no, index))
 
 
 def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
@@ -300,7 +347,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         candidate = Candidate(attempt=task["attempt"], index=task["index"], item=item, error=None)
         return {"candidates": [{**candidate, "window": window}], "calls": []}
     schema = WithheldItemOut if result else case_schema(ctx.mode)
-    prompt = "challenger_withheld" if result else "challenger"
+    prompt = "challenger_withheld" if result else CASE_PROMPT[schema]
     messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
         document=fence(reflow(text)),

@@ -25,6 +25,7 @@ GROUP_OF = {
         for r in (
             "format",
             "grounding",
+            "program",
             "arithmetic",
             "leakage",
             "quality",

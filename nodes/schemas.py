@@ -13,6 +13,7 @@ from autodata.evals.format_rules import (
     EVIDENCE_MIN,
     MAX_ANSWER_CHARS,
     MAX_CONTEXT_CHARS,
+    PROGRAM_CHARS,
     RUBRIC_MAX,
     RUBRIC_MIN,
     SOLUTION_CHARS,
@@ -121,6 +122,25 @@ class CaseItemOut(BaseModel):
     solution: bounded(SOLUTION_CHARS, "the rule applied to the case, step by step", min_chars=20)
     answer: bounded(
         MAX_ANSWER_CHARS["verifiable"], "the result the solution reaches", min_chars=1, one_sentence=True
+    )
+    question_type: bounded(60, "short label, e.g. 'rule application'", min_chars=3)
+
+
+class ProgramItemOut(BaseModel):
+    """The agentic challenger's verifiable case item: the case, its question, and a short Python program that
+    computes the answer from the case's values by the passage's rule. Code runs the program
+    (autodata/sandbox.py) and its printed line is the reference answer: the 1.5B challenger's cases were
+    rejected for wrong arithmetic, and its verifier rejected right arithmetic it redid wrongly
+    (docs/RESULTS.md)."""
+
+    context: bounded(
+        CASE_CHARS, "the new concrete case, 1-2 sentences; must not state the result", min_chars=30
+    )
+    question: bounded(300, "exactly one question about the case", min_chars=15, one_question=True)
+    program: bounded(
+        PROGRAM_CHARS,
+        "Python: a comment quoting the passage's rule, then the rule applied to the case; prints the answer",
+        min_chars=20,
     )
     question_type: bounded(60, "short label, e.g. 'rule application'", min_chars=3)
 

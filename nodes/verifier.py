@@ -10,9 +10,10 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.dedup import repeat_of
 from autodata.evals.arithmetic import check_arithmetic, computes_answer
-from autodata.evals.format_rules import check_format
+from autodata.evals.format_rules import RuleResult, check_format
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
+from autodata.evals.program_values import values_not_given
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.challenger import case_example
 from autodata.nodes.common import call_metadata, context, emit, fence, registry
@@ -29,11 +30,15 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
     opinion is recorded but does not reject the item; the strong solvers, who must reach the same answer
     on their own, then test it.
     - A withheld-result item's answer is the passage's own words (evals/grounding.py: check_result_copied).
+    - A case item whose answer its program computed (autodata/sandbox.py): the arithmetic is the
+      interpreter's.
     - A verifiable case item whose answer is the result of its solution's arithmetic, every step of it
       checked in code (evals/arithmetic.py: computes_answer): the 1.5B verifier, redoing the sums, called
       "15 * 82 = 1230" and the mean of 10, 20 and 30 being 20 wrong (docs/RESULTS.md)."""
     if item.get("kind") == "withheld":
         return {"answer_correct": "the answer is the source's own"}
+    if item.get("program") and not item.get("program_error"):
+        return {"answer_correct": "the answer is what the item's program printed"}
     if (
         mode == "verifiable"
         and item.get("kind") == "case"
@@ -41,6 +46,24 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
     ):
         return {"answer_correct": "the answer is the solution's arithmetic, checked"}
     return {}
+
+
+def program_checks(item: dict) -> list[RuleResult]:
+    """A case item's answer program ran and printed its answer (nodes/challenger.py: answer_by_program), and
+    it computed with values the item's context gives (evals/program_values.py)."""
+    error = item.get("program_error")
+    ran = RuleResult(
+        "program_runs",
+        not error,
+        load_prompt("program_feedback").render_text(error=error) if error else "ok",
+    )
+    missing = values_not_given(item["program"], item["context"])
+    given = RuleResult(
+        "program_values_given",
+        not missing,
+        load_prompt("program_values_feedback").render_text(values=", ".join(missing)) if missing else "ok",
+    )
+    return [ran, given]
 
 
 def _checks(results) -> list[Check]:
@@ -52,18 +75,26 @@ def coded_checks(
 ) -> tuple[list[Check], str | None]:
     """Format, grounding and leakage rules (all in code) for ``item`` written from ``window`` of
     ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
-    failing category (``format``, ``grounding``, ``arithmetic`` or ``leakage``), or None."""
+    failing category (``program``, ``format``, ``grounding``, ``arithmetic`` or ``leakage``), or None."""
+    program = _checks(program_checks(item)) if "program" in item else []
     fmt = _checks(check_format(item, mode))
     grounding = _checks(check_grounding(item, window, mode, document, example))
     arithmetic = _checks([check_arithmetic(item.get("solution") or "")])
     leak = check_leakage(item["answer"], item["context"], item["question"])
     checks = [
+        *program,
         *fmt,
         *grounding,
         *arithmetic,
         Check(name="answer_leakage", passed=not leak.leaked, detail=leak.detail),
     ]
-    groups = (("format", fmt), ("grounding", grounding), ("arithmetic", arithmetic), ("leakage", checks[-1:]))
+    groups = (
+        ("program", program),
+        ("format", fmt),
+        ("grounding", grounding),
+        ("arithmetic", arithmetic),
+        ("leakage", checks[-1:]),
+    )
     for category, group in groups:
         if not all(c["passed"] for c in group):
             return checks, category

@@ -33,6 +33,10 @@ EDITABLE = frozenset(
         "example_case_rubric",
         "example_case_verifiable",
         "challenger_withheld",
+        "challenger_program",
+        "example_program_verifiable",
+        "program_feedback",
+        "program_values_feedback",
         "example_withheld_rubric",
         "example_withheld_verifiable",
     }

@@ -1,3 +1,4 @@
+import asyncio
 import json
 
 import pytest
@@ -9,6 +10,7 @@ from autodata.documents import load_documents
 from autodata.llm import parse_structured
 from autodata.nodes.challenger import case_schema
 from autodata.prompts.loader import PromptError, load_examples, load_prompt
+from autodata.sandbox import run_program
 
 
 def test_bad_inputs_are_skipped_with_reasons(tmp_path):
@@ -71,15 +73,26 @@ def test_every_editable_prompt_the_meta_optimizer_may_change_takes_effect():
     assert "brief" in OPTIMIZABLE and "$brief" in placeholders
 
 
-@pytest.mark.parametrize("mode", ["verifiable", "rubric"])
-def test_every_worked_case_example_is_an_item_its_schema_accepts(mode):
-    examples = load_examples(f"example_case_{mode}")
+def test_every_worked_case_example_is_an_item_its_schema_accepts():
+    examples = load_examples("example_case_rubric")
     assert len(examples) >= 3
     for example in examples:
         passage, reply = example.splitlines()
         assert passage.startswith('PASSAGE: "')
-        parsed = parse_structured(json.loads(reply), case_schema(mode))
+        parsed = parse_structured(json.loads(reply), case_schema("rubric"))
         assert parsed.answer.split()[0] in parsed.solution  # the answer is what the solution reaches
+
+
+def test_every_worked_program_example_runs_and_quotes_its_passage():
+    examples = load_examples("example_program_verifiable")
+    assert len(examples) >= 3
+    for example in examples:
+        passage, reply = example.splitlines()
+        parsed = parse_structured(json.loads(reply), case_schema("verifiable"))
+        run = asyncio.run(run_program(parsed.program))
+        assert run.output and run.error is None, run.error
+        quoted = parsed.program.splitlines()[0].strip('# "')
+        assert quoted in passage  # the first line quotes the passage's rule in its own words
 
 
 async def test_the_case_example_changes_from_round_to_round():

@@ -1,0 +1,160 @@
+"""Runs a challenger's answer program: a short Python program that computes a case item's reference answer
+from the case's values, so the answer's arithmetic is the interpreter's, not a small model's.
+
+Programs are model output, and the model read a document a user fed it: they are screened before they run
+(imports from a list of pure-computation standard modules only, no file, process, introspection or dunder
+access) and run in a separate interpreter in isolated mode, with no environment, an empty working directory,
+limits on CPU time, memory, file size and output, and a wall-clock timeout. This module must never run a
+program that did not pass :func:`screen_program`.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+
+ALLOWED_MODULES = frozenset(
+    {
+        "math",
+        "cmath",
+        "fractions",
+        "decimal",
+        "statistics",
+        "datetime",
+        "calendar",
+        "heapq",
+        "bisect",
+        "collections",
+        "itertools",
+        "functools",
+        "operator",
+        "string",
+        "re",
+        "textwrap",
+        "threading",
+        "queue",
+    }
+)
+"""Standard modules that compute and nothing else (threading and queue for documents about them: a program
+that blocks forever is ended by the timeout)."""
+FORBIDDEN_NAMES = frozenset(
+    {
+        "open",
+        "exec",
+        "eval",
+        "compile",
+        "__import__",
+        "input",
+        "breakpoint",
+        "globals",
+        "locals",
+        "vars",
+        "getattr",
+        "setattr",
+        "delattr",
+        "exit",
+        "quit",
+        "help",
+        "memoryview",
+        "__builtins__",
+        "__loader__",
+        "__spec__",
+    }
+)
+MAX_OUTPUT_CHARS = 2_000
+TIMEOUT_S = 5.0
+CPU_SECONDS = 3
+MEMORY_BYTES = 512 * 1024 * 1024
+
+_BOOTSTRAP = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
+resource.setrlimit(resource.RLIMIT_AS, ({mem}, {mem}))
+resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+source = sys.stdin.read()
+exec(compile(source, "<answer program>", "exec"), {{"__name__": "__main__"}})
+"""
+
+
+class ProgramRejected(ValueError):
+    """The program may not run: it does not parse, or it uses something outside the allowed set."""
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    output: str | None
+    """The last non-empty line the program printed, stripped; None when it failed."""
+    error: str | None
+    """Why there is no output, in one line a model can act on."""
+
+
+def screen_program(source: str) -> None:
+    """Raises ProgramRejected unless ``source`` parses and uses only allowed modules and names."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ProgramRejected(f"the program does not parse: {exc.msg} (line {exc.lineno})") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level:
+                raise ProgramRejected("the program uses a relative import")
+            for module in modules:
+                if module.split(".")[0] not in ALLOWED_MODULES:
+                    allowed = ", ".join(sorted(ALLOWED_MODULES))
+                    raise ProgramRejected(
+                        f"the program imports {module!r}; only these may be used: {allowed}"
+                    )
+        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES:
+            raise ProgramRejected(f"the program uses {node.id!r}, which is not allowed")
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            raise ProgramRejected(f"the program uses the private attribute {node.attr!r}")
+
+
+def _last_line(stdout: str) -> str | None:
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+def _error_line(stderr: str) -> str:
+    """The exception line of a traceback ("ZeroDivisionError: division by zero")."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no output"
+
+
+async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
+    """Screens and runs ``source``; its answer is the last line it prints."""
+    try:
+        screen_program(source)
+    except ProgramRejected as exc:
+        return ProgramRun(None, str(exc))
+    bootstrap = _BOOTSTRAP.format(cpu=CPU_SECONDS, mem=MEMORY_BYTES)
+    with tempfile.TemporaryDirectory(prefix="autodata-program-") as workdir:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-I",
+            "-c",
+            bootstrap,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=workdir,
+            env={"PATH": os.defpath, "PYTHONHASHSEED": "0"},
+        )
+        try:
+            stdout, stderr = await asyncio.wait_for(proc.communicate(source.encode()), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return ProgramRun(None, f"the program did not finish within {timeout:g} s")
+    out = stdout.decode(errors="replace")[:MAX_OUTPUT_CHARS]
+    if proc.returncode != 0:
+        return ProgramRun(None, f"the program failed: {_error_line(stderr.decode(errors='replace'))}")
+    line = _last_line(out)
+    if line is None:
+        return ProgramRun(None, "the program printed nothing: its last line must print the answer")
+    return ProgramRun(line, None)

@@ -1,0 +1,85 @@
+"""Does an answer program work only with values its item's context gives? Pure, no I/O.
+
+The solvers see the context and the question, not the program. Measured on the 1.5B challenger: a case that
+says "the students need the harmonic mean of their scores" and a program that invents the scores
+(``scores = [85, 90, 78]``) - a right computation of an unanswerable item. So every number the program writes
+must be one the context states (as digits, as a word, or as a percentage of it), a common unit conversion,
+or a calendar argument (``date(2025, 5, 3)`` for "3 May 2025").
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+COMMON_CONSTANTS = frozenset({0, 1, 2, 3, 4, 7, 10, 12, 24, 60, 100, 365, 1000, 3600})
+"""Halves, thirds, quarters, units of time, percent and the powers people convert with."""
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100, "thousand": 1000, "twice": 2, "double": 2,
+    "doubled": 2, "triple": 3, "half": 2, "halved": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5,
+    "tenth": 10, "first": 1, "second": 2,
+}  # fmt: skip
+CALENDAR_CALLS = frozenset({"date", "datetime", "time", "timedelta", "monthrange", "isleap", "weekday"})
+"""Calls whose numeric arguments may be a date the context writes in words."""
+_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
+
+
+def context_numbers(context: str) -> set[float]:
+    """The numbers a text states, as digits ("1,200", "3.5") or as words ("three", "twice")."""
+    found = {float(m.group().replace(",", "")) for m in _NUMBER.finditer(context)}
+    words = re.findall(r"[a-z]+", context.lower())
+    return found | {float(NUMBER_WORDS[w]) for w in words if w in NUMBER_WORDS}
+
+
+def _calendar_arguments(tree: ast.AST) -> set[int]:
+    """ids of the constants passed to date(...), timedelta(...) and the like."""
+    ids: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in CALENDAR_CALLS or name == "round":
+                args = node.args if name != "round" else node.args[1:]  # round(x, 2): the 2 is a precision
+                ids |= {
+                    id(a) for a in [*args, *(k.value for k in node.keywords)] if isinstance(a, ast.Constant)
+                }
+    return ids
+
+
+def program_numbers(program: str) -> list[float]:
+    """The numeric literals a program writes, but for calendar arguments and round()'s precision."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return []
+    skipped = _calendar_arguments(tree)
+    return [
+        float(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, int | float)
+        and not isinstance(node.value, bool)
+        and id(node) not in skipped
+    ]
+
+
+def _given(value: float, stated: set[float]) -> bool:
+    return (
+        value in COMMON_CONSTANTS
+        or value in stated
+        or round(value * 100, 6) in stated  # 0.3 for "30%"
+        or round(value / 100, 6) in stated
+    )
+
+
+def values_not_given(program: str, context: str) -> list[str]:
+    """The numbers ``program`` uses that ``context`` does not state (each once, in the program's order)."""
+    stated = context_numbers(context)
+    missing: list[str] = []
+    for value in program_numbers(program):
+        text = str(int(value)) if value.is_integer() else repr(value)
+        if not _given(value, stated) and text not in missing:
+            missing.append(text)
+    return missing

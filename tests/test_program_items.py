@@ -1,0 +1,56 @@
+"""Verifiable case items whose answer is what the challenger's program prints (nodes/challenger.py:
+answer_by_program; nodes/verifier.py: program_checks), through the whole graph on scripted models."""
+
+from __future__ import annotations
+
+from fakes import FakeRegistry
+from scripts import EVIDENCE, VERIFIER_FAIL, item
+from test_graph import run, scripts
+
+QUESTION = "A full cache of size two sees A, B, A, C: how many keys does it evict in all?"
+
+
+def program_item(program: str, answer: str = "one key", **over):
+    return item(question=QUESTION, answer=answer, program=program, rubric=[], **over)
+
+
+async def test_the_program_prints_the_reference_answer_and_the_verifier_cannot_overrule_it():
+    program = f'# "{EVIDENCE}"\nkeys = ["A", "B", "A", "C"]\nevicted = 4 - 2 - 1\nprint(f"{{evicted}} key")'
+    registry = FakeRegistry(
+        scripts(
+            challenger=[program_item(program, answer="7 keys")],
+            verifier=[VERIFIER_FAIL | {"self_contained": "YES", "answer_correct": "NO"}],
+            weak_solver=["Final answer: 2 keys"],
+            strong_solver=["Final answer: 1 key"],
+            judge=[{"verdict": "DIFFERENT"}],
+        )
+    )
+    out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
+    assert out["status"] == "accepted"
+    accepted = out["accepted"]
+    assert accepted["answer"] == "1 key"  # the program's line, not the "7 keys" the model wrote
+    assert accepted["solution"] == program
+
+
+async def test_a_program_that_fails_is_rejected_before_any_solver_with_its_error_in_the_feedback():
+    registry = FakeRegistry(
+        scripts(
+            challenger=[program_item(f'# "{EVIDENCE}"\nprint(1 / 0)'), program_item("import os\nprint(2)")]
+        )
+    )
+    out = await run(registry, mode="verifiable", samples=2, max_rounds=2)
+    reasons = [r["reason"] for r in out["rounds"]]
+    assert reasons == ["program", "program"]
+    assert not registry.prompts("weak_solver") and not registry.prompts("verifier")
+    second_prompt = registry.prompts("challenger")[1]
+    assert "ZeroDivisionError" in second_prompt  # the feedback names what went wrong
+
+
+async def test_a_program_with_values_the_case_does_not_give_is_rejected():
+    program = f'# "{EVIDENCE}"\nsizes = [85, 90, 78]\nprint(f"{{len(sizes) - 1}} keys")'
+    registry = FakeRegistry(scripts(challenger=[program_item(program)]))
+    out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
+    record = out["rounds"][0]
+    assert record["reason"] == "program"
+    assert "85, 90, 78" in record["detail"]
+    assert not registry.prompts("weak_solver")

@@ -1,0 +1,68 @@
+"""The answer-program sandbox (autodata/sandbox.py): what may run, and what a run gives back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from autodata.sandbox import ProgramRejected, run_program, screen_program
+
+
+def run(source: str, timeout: float = 5.0):
+    return asyncio.run(run_program(source, timeout=timeout))
+
+
+def test_the_answer_is_the_last_line_printed():
+    result = run(
+        "from datetime import date\ndays = (date(2025, 4, 20) - date(2025, 3, 2)).days\nprint(days)\n"
+        'print(f"{days * 2} euros")'
+    )
+    assert result.output == "98 euros" and result.error is None
+
+
+@pytest.mark.parametrize(
+    "source, why",
+    [
+        ("import os\nprint(os.getcwd())", "imports 'os'"),
+        ("from subprocess import run\nrun(['ls'])", "imports 'subprocess'"),
+        ("print(open('/etc/passwd').read())", "'open'"),
+        ("print(().__class__.__bases__)", "private attribute"),
+        ("__import__('os').system('true')", "'__import__'"),
+        ("print(getattr(1, 'real'))", "'getattr'"),
+        ("from . import x", "relative import"),
+        ("print(1 +)", "does not parse"),
+    ],
+)
+def test_a_program_outside_the_allowed_set_never_runs(source, why):
+    with pytest.raises(ProgramRejected, match=why):
+        screen_program(source)
+    result = run(source)
+    assert result.output is None and why.strip("'") in result.error
+
+
+def test_a_failing_program_reports_its_exception_line():
+    result = run("x = 1 / 0\nprint(x)")
+    assert result.output is None and "ZeroDivisionError" in result.error
+
+
+def test_a_program_that_prints_nothing_is_an_error():
+    assert "printed nothing" in run("x = 3").error
+
+
+def test_a_program_that_never_ends_is_stopped():
+    result = run("while True:\n    pass", timeout=1.0)
+    assert result.output is None and "did not finish" in result.error
+
+
+def test_private_attributes_of_allowed_modules_are_refused():
+    result = run("import threading\nprint(threading.Semaphore(2)._value)")
+    assert result.output is None and "private attribute" in result.error
+
+
+def test_allowed_modules_compute():
+    result = run(
+        "import heapq, statistics\nh = []\nfor x in [5, 1, 4]:\n    heapq.heappush(h, x)\n"
+        "print(h[0], statistics.harmonic_mean([40, 60]))"
+    )
+    assert result.output == "1 48.0"
