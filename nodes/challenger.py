@@ -102,8 +102,21 @@ def _program_item(parsed: ProgramItemOut, window: str | None) -> Item:
         question=parsed.question.strip(),
         answer="",
         rubric=[],
-        program=parsed.program.strip(),
+        program=unescaped_program(parsed.program.strip()),
     )
+
+
+_DOUBLE_ESCAPES = (("\\n", "\n"), ('\\"', '"'), ("\\t", "\t"))
+
+
+def unescaped_program(program: str) -> str:
+    """A program whose JSON string was escaped twice (every line break a literal backslash-n: measured on the
+    1.5B) is one comment line that prints nothing; undo the second escaping when it has no line break."""
+    if "\n" in program or "\\n" not in program:
+        return program
+    for escaped, plain in _DOUBLE_ESCAPES:
+        program = program.replace(escaped, plain)
+    return program
 
 
 _INTEGRAL_FLOAT = re.compile(r"(?<![\d.])(\d+)\.0\b(?!\.)")

@@ -54,3 +54,12 @@ async def test_a_program_with_values_the_case_does_not_give_is_rejected():
     assert record["reason"] == "program"
     assert "85, 90, 78" in record["detail"]
     assert not registry.prompts("weak_solver")
+
+
+def test_a_program_escaped_twice_gets_its_line_breaks_back():
+    from autodata.nodes.challenger import unescaped_program
+
+    twice = '# \\"rule\\"\\nx = 3\\nprint(f\\"{x} days\\")'
+    assert unescaped_program(twice) == '# "rule"\nx = 3\nprint(f"{x} days")'
+    once = 'x = 3\nprint("a\\nb")'
+    assert unescaped_program(once) == once
