@@ -103,4 +103,4 @@ async def cot_challenger(state: SelfInstructState, runtime: Runtime[RunContext])
             for i in range(n)
         )
     )
-    return {"candidates": [c for c, _ in results], "calls": [r for _, r in results]}
+    return {"candidates": [c for c, _ in results], "calls": [r for _, records in results for r in records]}

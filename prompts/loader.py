@@ -36,6 +36,7 @@ EDITABLE = frozenset(
         "challenger_program",
         "example_program_verifiable",
         "program_feedback",
+        "program_repair",
         "program_values_feedback",
         "example_withheld_rubric",
         "example_withheld_verifiable",
