@@ -71,6 +71,8 @@ def _given(value: float, stated: set[float]) -> bool:
         or value in stated
         or round(value * 100, 6) in stated  # 0.3 for "30%"
         or round(value / 100, 6) in stated
+        or round((value - 1) * 100, 6) in stated  # 1.25 for "25% more"
+        or round((1 - value) * 100, 6) in stated  # 0.8 for "20% less"
     )
 
 

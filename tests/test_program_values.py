@@ -25,6 +25,11 @@ def test_values_the_case_states_in_digits_words_or_percent_are_given():
     assert values_not_given(program, context) == []
 
 
+def test_a_factor_for_a_stated_percentage_more_or_less_is_given():
+    context = "The speed rises by 25% and the price falls by 20%."
+    assert values_not_given("speed = 100 * 1.25\nprice = 50 * 0.8\nprint(speed)", context) == ["50"]
+
+
 def test_calendar_arguments_and_round_precision_are_not_values():
     program = (
         "from datetime import timedelta, date\nd = date(2025, 11, 28) + timedelta(days=21)\n"
