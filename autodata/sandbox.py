@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -133,7 +134,9 @@ async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
     except ProgramRejected as exc:
         return ProgramRun(None, str(exc))
     bootstrap = _BOOTSTRAP.format(cpu=CPU_SECONDS, mem=MEMORY_BYTES)
-    with tempfile.TemporaryDirectory(prefix="autodata-program-") as workdir:
+    # the directory off the event loop: `langgraph dev` refuses blocking file calls in it
+    workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix="autodata-program-")
+    try:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-I",
@@ -151,6 +154,8 @@ async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
             proc.kill()
             await proc.wait()
             return ProgramRun(None, f"the program did not finish within {timeout:g} s")
+    finally:
+        await asyncio.to_thread(shutil.rmtree, workdir, True)
     out = stdout.decode(errors="replace")[:MAX_OUTPUT_CHARS]
     if proc.returncode != 0:
         return ProgramRun(None, f"the program failed: {_error_line(stderr.decode(errors='replace'))}")

@@ -4,7 +4,9 @@ The solvers see the context and the question, not the program. Measured on the 1
 says "the students need the harmonic mean of their scores" and a program that invents the scores
 (``scores = [85, 90, 78]``) - a right computation of an unanswerable item. So every number the program writes
 must be one the context states (as digits, as a word, or as a percentage of it), a common unit conversion,
-or a calendar argument (``date(2025, 5, 3)`` for "3 May 2025").
+or the month of a date (``date(2025, 5, 3)`` for "3 May 2025": the year and the day must be stated).
+And the answer must be computed: a program that prints a fixed text (``print("The agreement will still
+be valid")`` after a comparison of invented dates, measured) has an answer the model wrote, not worked out.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ NUMBER_WORDS = {
     "doubled": 2, "triple": 3, "half": 2, "halved": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5,
     "tenth": 10, "first": 1, "second": 2,
 }  # fmt: skip
-CALENDAR_CALLS = frozenset({"date", "datetime", "time", "timedelta", "monthrange", "isleap", "weekday"})
-"""Calls whose numeric arguments may be a date the context writes in words."""
+DATE_CALLS = frozenset({"date", "datetime"})
+"""Calls whose second argument is a month, which the context may write as a word."""
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
 
 
@@ -33,28 +35,30 @@ def context_numbers(context: str) -> set[float]:
     return found | {float(NUMBER_WORDS[w]) for w in words if w in NUMBER_WORDS}
 
 
-def _calendar_arguments(tree: ast.AST) -> set[int]:
-    """ids of the constants passed to date(...), timedelta(...) and the like."""
+def _unstated_arguments(tree: ast.AST) -> set[int]:
+    """ids of the constants that need not be stated: a date's month, round()'s precision."""
     ids: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name in CALENDAR_CALLS or name == "round":
-                args = node.args if name != "round" else node.args[1:]  # round(x, 2): the 2 is a precision
-                ids |= {
-                    id(a) for a in [*args, *(k.value for k in node.keywords)] if isinstance(a, ast.Constant)
-                }
+            keywords = {k.arg: k.value for k in node.keywords}
+            if name in DATE_CALLS:
+                month = node.args[1] if len(node.args) > 1 else keywords.get("month")
+                ids |= {id(month)} if isinstance(month, ast.Constant) else set()
+            elif name == "round":
+                digits = node.args[1] if len(node.args) > 1 else keywords.get("ndigits")
+                ids |= {id(digits)} if isinstance(digits, ast.Constant) else set()
     return ids
 
 
 def program_numbers(program: str) -> list[float]:
-    """The numeric literals a program writes, but for calendar arguments and round()'s precision."""
+    """The numeric literals a program writes, but for a date's month and round()'s precision."""
     try:
         tree = ast.parse(program)
     except SyntaxError:
         return []
-    skipped = _calendar_arguments(tree)
+    skipped = _unstated_arguments(tree)
     return [
         float(node.value)
         for node in ast.walk(tree)
@@ -85,3 +89,15 @@ def values_not_given(program: str, context: str) -> list[str]:
         if not _given(value, stated) and text not in missing:
             missing.append(text)
     return missing
+
+
+def prints_fixed_text(program: str, output: str) -> bool:
+    """The line the program printed is one of its own string literals: nothing was computed."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return False
+    texts = {
+        n.value.strip() for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+    }
+    return output.strip() in texts

@@ -13,7 +13,7 @@ from autodata.evals.arithmetic import check_arithmetic, computes_answer
 from autodata.evals.format_rules import RuleResult, check_format
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
-from autodata.evals.program_values import values_not_given
+from autodata.evals.program_values import prints_fixed_text, values_not_given
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.challenger import case_example
 from autodata.nodes.common import call_metadata, context, emit, fence, registry
@@ -50,7 +50,8 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
 
 def program_checks(item: dict) -> list[RuleResult]:
     """A case item's answer program ran and printed its answer (nodes/challenger.py: answer_by_program), and
-    it computed with values the item's context gives (evals/program_values.py)."""
+    it computed with values the item's context gives, and what it printed is not a text it holds
+    (evals/program_values.py)."""
     error = item.get("program_error")
     ran = RuleResult(
         "program_runs",
@@ -63,7 +64,13 @@ def program_checks(item: dict) -> list[RuleResult]:
         not missing,
         load_prompt("program_values_feedback").render_text(values=", ".join(missing)) if missing else "ok",
     )
-    return [ran, given]
+    fixed = not error and prints_fixed_text(item["program"], item["answer"])
+    computed = RuleResult(
+        "program_computes",
+        not fixed,
+        load_prompt("program_fixed_feedback").render_text() if fixed else "ok",
+    )
+    return [ran, given, computed]
 
 
 def _checks(results) -> list[Check]:

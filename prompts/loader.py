@@ -38,6 +38,7 @@ EDITABLE = frozenset(
         "program_feedback",
         "program_repair",
         "program_values_feedback",
+        "program_fixed_feedback",
         "example_withheld_rubric",
         "example_withheld_verifiable",
     }

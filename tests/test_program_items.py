@@ -91,3 +91,11 @@ async def test_a_repair_that_fails_too_keeps_the_first_error():
     out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
     record = out["rounds"][0]
     assert record["reason"] == "program" and "NameError" in record["detail"]
+
+
+async def test_a_program_that_prints_a_fixed_text_is_rejected():
+    program = f'# "{EVIDENCE}"\nif 4 > 2:\n    print("Key B is evicted")'
+    registry = FakeRegistry(scripts(challenger=[program_item(program)]))
+    out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
+    record = out["rounds"][0]
+    assert record["reason"] == "program" and "fixed text" in record["detail"]

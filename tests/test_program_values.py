@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.evals.program_values import context_numbers, values_not_given
+from autodata.evals.program_values import context_numbers, prints_fixed_text, values_not_given
 
 
 def test_invented_values_are_named():
@@ -30,12 +30,20 @@ def test_a_factor_for_a_stated_percentage_more_or_less_is_given():
     assert values_not_given("speed = 100 * 1.25\nprice = 50 * 0.8\nprint(speed)", context) == ["50"]
 
 
-def test_calendar_arguments_and_round_precision_are_not_values():
+def test_a_dates_month_and_round_precision_are_not_values_but_its_year_and_day_are():
     program = (
         "from datetime import timedelta, date\nd = date(2025, 11, 28) + timedelta(days=21)\n"
         "print(round(1.23456, 3))"
     )
     assert values_not_given(program, "A loan from 28 November 2025 for 21 days.") == ["1.23456"]
+    invented = "from datetime import date\nstart = date(2023, 6, 30)\nprint(start)"
+    assert values_not_given(invented, "The agreement is valid until June 30, 2025.") == ["2023"]
+
+
+def test_a_program_that_prints_one_of_its_own_texts_computed_nothing():
+    fixed = 'from datetime import date\nif date(2025, 7, 1) > date(2023, 6, 30):\n    print("It is valid")'
+    assert prints_fixed_text(fixed, "It is valid")
+    assert not prints_fixed_text('days = 9\nprint(f"{days} days")', "9 days")
 
 
 def test_a_program_that_does_not_parse_names_nothing():
