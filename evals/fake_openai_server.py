@@ -279,11 +279,11 @@ def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]
         )
     picked = _closest(bank, user)
     chosen = dict(picked.item)
-    if "program" in props:  # a case item whose answer its program prints: a comment quoting the passage's
-        # sentence it applies (evals/grounding.py check_case_uses_passage), the reasoning, the answer
+    if "program" in props:  # a case item whose answer its program prints: the passage's sentence it applies
+        # and the reasoning in its code (evals/grounding.py check_case_uses_passage), then the answer
         comment = " ".join(f"{evidence} {picked.reasoning}".split())
         bracketed = f"[{chosen['answer']}]"  # a fixed text is not an answer (prints_fixed_text): unwrap one
-        chosen["program"] = f"# {comment}\nprint({bracketed!r}[1:-1])"
+        chosen["program"] = f"rule = {comment!r}\nprint({bracketed!r}[1:-1])"
         return {k: v for k, v in chosen.items() if k not in ("evidence", "answer", "skills")}
     if "solution" in props:  # a case item: the case apart from the passage, and a solution that names the
         # passage's sentence it applies (code checks it does: evals/grounding.py check_case_uses_passage)

@@ -442,8 +442,13 @@ def check_case_uses_passage(solution: str, case: str, question: str, passage: st
 
 
 def worked_solution(item: dict) -> str:
-    """How a case item reaches its answer: its worked solution, or its answer program."""
-    return item.get("solution") or item.get("program") or ""
+    """How a case item reaches its answer: its worked solution, or its answer program without its comments
+    (a comment that quotes the passage is no use of it: measured, programs about versions and invented dates
+    that quoted a licence's sentence and computed nothing the licence says)."""
+    if item.get("solution"):
+        return item["solution"]
+    code = (line.split("#", 1)[0] for line in (item.get("program") or "").splitlines())
+    return "\n".join(line for line in code if line.strip())
 
 
 def check_result_copied(answer: str, source: str) -> RuleResult:

@@ -35,7 +35,7 @@ def item(
     }
     data.update(over)
     # a verifiable case item's answer is what its program prints (nodes/challenger.py: answer_by_program)
-    data.setdefault("program", f"# {EVIDENCE}\nprint({'[' + data['answer'] + ']'!r}[1:-1])")
+    data.setdefault("program", f"rule = {EVIDENCE!r}\nprint({'[' + data['answer'] + ']'!r}[1:-1])")
     return data
 
 

@@ -8,6 +8,12 @@ from scripts import EVIDENCE, VERIFIER_FAIL, item
 from test_graph import run, scripts
 
 QUESTION = "A full cache of size two sees A, B, A, C: how many keys does it evict in all?"
+LRU = (
+    'room, order, evicted = 2, [], 0\nfor key in ["A", "B", "A", "C"]:\n    if key in order:\n'
+    "        order.remove(key)\n    elif len(order) == room:\n        least = order.pop(0)\n"
+    "        evicted += 1\n    order.append(key)\n"
+)
+"""Simulates the scripted passage's rule (the least recently used key goes) on the question's keys."""
 
 
 def program_item(program: str, answer: str = "one key", **over):
@@ -15,7 +21,7 @@ def program_item(program: str, answer: str = "one key", **over):
 
 
 async def test_the_program_prints_the_reference_answer_and_the_verifier_cannot_overrule_it():
-    program = f'# "{EVIDENCE}"\nkeys = ["A", "B", "A", "C"]\nevicted = 4 - 2 - 1\nprint(f"{{evicted}} key")'
+    program = f'# "{EVIDENCE}"\n{LRU}print(f"{{evicted}} key")'
     registry = FakeRegistry(
         scripts(
             challenger=[program_item(program, answer="7 keys")],
@@ -66,7 +72,7 @@ def test_a_program_escaped_twice_gets_its_line_breaks_back():
 
 async def test_a_failed_program_gets_one_repair_call_and_the_repaired_answer():
     broken = f'# "{EVIDENCE}"\nprint(f"{{evicted}} key")'
-    fixed = f'# "{EVIDENCE}"\nevicted = 4 - 2 - 1\nprint(f"{{evicted}} key")'
+    fixed = f'# "{EVIDENCE}"\n{LRU}print(f"{{evicted}} key")'
     registry = FakeRegistry(
         scripts(
             challenger=[program_item(broken), {"program": fixed}],
@@ -99,3 +105,21 @@ async def test_a_program_that_prints_a_fixed_text_is_rejected():
     out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
     record = out["rounds"][0]
     assert record["reason"] == "program" and "fixed text" in record["detail"]
+
+
+def test_a_programs_comment_quoting_the_passage_is_no_use_of_it():
+    from autodata.evals.grounding import check_case_uses_passage, worked_solution
+
+    passage = "In the event of termination, licences validly granted before termination shall survive."
+    case = "John's agreement is valid until June 30, 2025."
+    question = "How many days after June 30, 2025 is July 20, 2025?"
+    quoting = (
+        '# "licences validly granted before termination shall survive"\nfrom datetime import date\n'
+        'print(f"{(date(2025, 7, 20) - date(2025, 6, 30)).days} days")'
+    )
+    assert not check_case_uses_passage(worked_solution({"program": quoting}), case, question, passage).passed
+    using = (
+        "from datetime import date\ngranted = date(2025, 6, 30)\nsurvive = granted < date(2025, 7, 20)\n"
+        'print(f"licence survives: {survive}")'
+    )
+    assert check_case_uses_passage(worked_solution({"program": using}), case, question, passage).passed
