@@ -50,7 +50,7 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
 
 def program_checks(item: dict) -> list[RuleResult]:
     """A case item's answer program ran and printed its answer (nodes/challenger.py: answer_by_program), and
-    it computed with values the item's context gives, and what it printed is not a text it holds
+    it computed with values the item's context or question gives, and what it printed is not a text it holds
     (evals/program_values.py)."""
     error = item.get("program_error")
     ran = RuleResult(
@@ -58,7 +58,7 @@ def program_checks(item: dict) -> list[RuleResult]:
         not error,
         load_prompt("program_feedback").render_text(error=error) if error else "ok",
     )
-    missing = values_not_given(item["program"], item["context"])
+    missing = values_not_given(item["program"], f"{item['context']} {item['question']}")
     given = RuleResult(
         "program_values_given",
         not missing,

@@ -16,8 +16,8 @@ LRU = (
 """Simulates the scripted passage's rule (the least recently used key goes) on the question's keys."""
 
 
-def program_item(program: str, answer: str = "one key", **over):
-    return item(question=QUESTION, answer=answer, program=program, rubric=[], **over)
+def program_item(program: str, answer: str = "one key", question: str = QUESTION, **over):
+    return item(question=question, answer=answer, program=program, rubric=[], **over)
 
 
 async def test_the_program_prints_the_reference_answer_and_the_verifier_cannot_overrule_it():
@@ -123,3 +123,18 @@ def test_a_programs_comment_quoting_the_passage_is_no_use_of_it():
         'print(f"licence survives: {survive}")'
     )
     assert check_case_uses_passage(worked_solution({"program": using}), case, question, passage).passed
+
+
+async def test_a_value_the_question_states_is_given():
+    program = f'rule = "{EVIDENCE}"\n{LRU}print(f"{{evicted * 35}} keys")'
+    question = "A full cache of size two sees A, B, A, C, 35 times over: how many evictions is that?"
+    registry = FakeRegistry(
+        scripts(
+            challenger=[program_item(program, question=question)],
+            weak_solver=["Final answer: 2 keys"],
+            strong_solver=["Final answer: 35 keys"],
+            judge=[{"verdict": "DIFFERENT"}],
+        )
+    )
+    out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
+    assert out["status"] == "accepted" and out["accepted"]["answer"] == "35 keys"
