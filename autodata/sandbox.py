@@ -38,6 +38,9 @@ ALLOWED_MODULES = frozenset(
         "textwrap",
         "threading",
         "queue",
+        "typing",
+        "dataclasses",
+        "enum",
     }
 )
 """Standard modules that compute and nothing else (threading and queue for documents about them: a program
