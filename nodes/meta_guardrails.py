@@ -17,7 +17,9 @@ from string import Template
 
 from autodata.prompts.loader import EDITABLE, SEPARATOR, load_prompt
 
-OPTIMIZABLE = tuple(n for n in ("challenger", "orchestrator", "feedback", "brief") if n in EDITABLE)
+OPTIMIZABLE = tuple(
+    n for n in ("challenger", "challenger_program", "orchestrator", "feedback", "brief") if n in EDITABLE
+)
 MAX_PROMPT_CHARS = 20_000
 
 
