@@ -75,13 +75,24 @@ CPU_SECONDS = 3
 MEMORY_BYTES = 512 * 1024 * 1024
 
 _BOOTSTRAP = """
-import resource, sys
+import io, resource, sys
 resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
 resource.setrlimit(resource.RLIMIT_AS, ({mem}, {mem}))
 resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
 source = sys.stdin.read()
-exec(compile(source, "<answer program>", "exec"), {{"__name__": "__main__"}})
+real = sys.stdout
+class Capped(io.StringIO):
+    def write(self, text):
+        room = {chars} - self.tell()
+        return super().write(text[:room]) if room > 0 else len(text)
+sys.stdout = Capped()
+try:
+    exec(compile(source, "<answer program>", "exec"), {{"__name__": "__main__"}})
+finally:
+    real.write(sys.stdout.getvalue())
 """
+"""Limits first, then the program; what it prints is kept in memory up to MAX_OUTPUT_CHARS (a pipe has no
+file-size limit) and written out when it ends."""
 
 
 class ProgramRejected(ValueError):
@@ -136,11 +147,11 @@ async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
         screen_program(source)
     except ProgramRejected as exc:
         return ProgramRun(None, str(exc))
-    bootstrap = _BOOTSTRAP.format(cpu=CPU_SECONDS, mem=MEMORY_BYTES)
+    bootstrap = _BOOTSTRAP.format(cpu=CPU_SECONDS, mem=MEMORY_BYTES, chars=MAX_OUTPUT_CHARS)
     # the directory off the event loop: `langgraph dev` refuses blocking file calls in it
     workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix="autodata-program-")
     try:
-        proc = await asyncio.create_subprocess_exec(
+        proc = await asyncio.create_subprocess_exec(  # an OSError here is the machine's, not the program's
             sys.executable,
             "-I",
             "-c",
@@ -160,6 +171,10 @@ async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
     finally:
         await asyncio.to_thread(shutil.rmtree, workdir, True)
     out = stdout.decode(errors="replace")[:MAX_OUTPUT_CHARS]
+    if proc.returncode is not None and proc.returncode < 0:
+        return ProgramRun(
+            None, f"the program was stopped by signal {-proc.returncode} (CPU time or memory limit)"
+        )
     if proc.returncode != 0:
         return ProgramRun(None, f"the program failed: {_error_line(stderr.decode(errors='replace'))}")
     line = _last_line(out)

@@ -66,3 +66,13 @@ def test_allowed_modules_compute():
         "print(h[0], statistics.harmonic_mean([40, 60]))"
     )
     assert result.output == "1 48.0"
+
+
+def test_what_a_program_prints_is_capped():
+    result = run('for i in range(200000):\n    print("x" * 50)\nprint("done")')
+    assert result.error is None and set(result.output) == {"x"}  # "done" came after the cap
+
+
+def test_a_program_over_its_memory_is_stopped():
+    result = run("x = bytearray(2 * 1024 * 1024 * 1024)\nprint(len(x))")
+    assert result.output is None and "MemoryError" in result.error
