@@ -106,7 +106,12 @@ def item_fields(item: dict[str, Any]) -> list[tuple[str, str]]:
         ("context", _esc(item.get("context") or "")),
         ("question", _esc(item.get("question") or "")),
         ("answer", _esc(item.get("answer") or "")),
-        ("solution", _esc(item.get("solution") or "")),
+        (
+            "solution",
+            f"<pre>{_esc(item['program'])}</pre>"
+            if item.get("program")
+            else _esc(item.get("solution") or ""),
+        ),
         ("repaired", _esc("; ".join(item.get("repairs") or []))),
         ("rubric", _rubric(item.get("rubric") or [])),
         ("evidence", f"<ul>{evidence}</ul>" if evidence else ""),

@@ -86,7 +86,9 @@ def round_panel(r: Round) -> Panel:
     if item is not None:
         row("context", item.get("context"))
         row("answer", item.get("answer"))
-        row("solution", item.get("solution"))
+        row("solution", item.get("solution") or item.get("program"))
+        if item.get("program_error"):
+            row("program error", item["program_error"])
         if item.get("repairs"):
             row("repaired", "; ".join(item["repairs"]))
         row("rubric", rubric_lines(item.get("rubric") or []))

@@ -138,3 +138,10 @@ async def test_a_value_the_question_states_is_given():
     )
     out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
     assert out["status"] == "accepted" and out["accepted"]["answer"] == "35 keys"
+
+
+def test_the_report_shows_a_program_item_s_program_as_code():
+    from autodata.report_units import item_fields
+
+    fields = dict(item_fields({"question": "q?", "answer": "1 key", "program": "x = 1 < 2\nprint(x)"}))
+    assert fields["solution"] == "<pre>x = 1 &lt; 2\nprint(x)</pre>"
