@@ -69,6 +69,9 @@ FORBIDDEN_NAMES = frozenset(
         "__spec__",
     }
 )
+CLOCK_READS = frozenset({"today", "now", "utcnow", "time", "monotonic", "perf_counter"})
+"""Calls whose result depends on when the program runs: an answer must follow from what the case states
+(measured: ``date.today() - date(2025, 3, 2)`` in a case that gave no date of payment)."""
 MAX_OUTPUT_CHARS = 2_000
 TIMEOUT_S = 5.0
 CPU_SECONDS = 3
@@ -128,6 +131,8 @@ def screen_program(source: str) -> None:
             raise ProgramRejected(f"the program uses {node.id!r}, which is not allowed")
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise ProgramRejected(f"the program uses the private attribute {node.attr!r}")
+        elif isinstance(node, ast.Attribute) and node.attr in CLOCK_READS:
+            raise ProgramRejected(f"the program reads the clock ({node.attr}); use the dates the case states")
 
 
 def _last_line(stdout: str) -> str | None:

@@ -76,3 +76,8 @@ def test_what_a_program_prints_is_capped():
 def test_a_program_over_its_memory_is_stopped():
     result = run("x = bytearray(2 * 1024 * 1024 * 1024)\nprint(len(x))")
     assert result.output is None and "MemoryError" in result.error
+
+
+def test_a_program_that_reads_the_clock_is_refused():
+    result = run("from datetime import date\nprint((date.today() - date(2025, 3, 2)).days)")
+    assert result.output is None and "reads the clock" in result.error
