@@ -17,9 +17,10 @@ class Criterion(TypedDict):
 
 
 class Item(TypedDict):
-    kind: NotRequired[Literal["case", "withheld"]]
-    """How the agentic challenger built it: a new case about its passage, or the passage with its own
-    result withheld (evals/withheld.py); absent for the CoT baseline's items."""
+    kind: NotRequired[Literal["case", "withheld", "trace"]]
+    """How the agentic challenger built it: a new case about its passage, the passage with its own result
+    withheld (evals/withheld.py), or a program that calls the code its passage documents, whose output is
+    asked for (evals/code_passages.py); absent for the CoT baseline's items."""
     evidence: NotRequired[list[str]]
     """Sentences of the source the item rests on (checked in code to be in the challenger's window)."""
     question_type: str

@@ -43,6 +43,9 @@ _META_ALWAYS = re.compile(
     re.IGNORECASE,
 )
 _BINARY = re.compile(r"^(yes|no|true|false|correct|incorrect)\b", re.IGNORECASE)
+_VALUES = re.compile(r"^[\[(]?(?:(?:true|false|none|-?\d+(?:\.\d+)?)[\s,()\[\]]*){2,}$", re.IGNORECASE)
+"""Several printed values ("True True False", "(False, 3)"): one guess in four or fewer is right, and a
+program's output about code (evals/code_passages.py) is often such a tuple."""
 _OPTION = re.compile(r"^(option|choice|answer)?\s*\(?[a-eA-E]\)?[.)]?$")
 _OPTION_QUESTION = re.compile(r"\bwhich of the following\b", re.IGNORECASE)
 _BARE_INTEGER = re.compile(r"^[-+]?\d\.?$")
@@ -276,7 +279,7 @@ def check_no_source_reference(context: str, question: str, passage: str | None =
 
 def check_answer_kind(answer: str, question: str, mode: str) -> RuleResult:
     text = answer.strip().strip("*").strip()
-    if _BINARY.match(text):
+    if _BINARY.match(text) and not _VALUES.match(text):
         return RuleResult(
             "answer_not_binary",
             False,

@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.evals.arithmetic import repair
+from autodata.evals.code_passages import callable_names, without_comments
 from autodata.evals.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
@@ -31,6 +32,7 @@ from autodata.nodes.schemas import (
     ProgramFixOut,
     ProgramItemOut,
     RubricItemOut,
+    TraceItemOut,
     VerifiableItemOut,
     WithheldItemOut,
 )
@@ -56,7 +58,13 @@ CONSEQUENCE_TYPE = "consequence"
 """The question type of a withheld consequence in words (consequence_question)."""
 
 ItemOut = (
-    VerifiableItemOut | RubricItemOut | CaseItemOut | CaseRubricItemOut | ProgramItemOut | WithheldItemOut
+    VerifiableItemOut
+    | RubricItemOut
+    | CaseItemOut
+    | CaseRubricItemOut
+    | ProgramItemOut
+    | TraceItemOut
+    | WithheldItemOut
 )
 
 
@@ -107,6 +115,24 @@ def _program_item(parsed: ProgramItemOut, window: str | None) -> Item:
     )
 
 
+def _trace_item(parsed: TraceItemOut, window: str | None) -> Item:
+    """The passage, then the program without its comments, as the context; code's question asks what it
+    prints (prompts/trace_question.md); the answer is what it prints once run (answer_by_program)."""
+    evidence = passage_sentences(window) if window is not None else []
+    program = without_comments(unescaped_program(parsed.program.strip()))
+    return Item(
+        kind="trace",
+        evidence=evidence,
+        question_type=parsed.question_type.strip(),
+        skills=[],
+        context=f"{' '.join(evidence)}\n\n{program}".strip(),
+        question=load_prompt("trace_question").render_text(),
+        answer="",
+        rubric=[],
+        program=program,
+    )
+
+
 _DOUBLE_ESCAPES = (("\\n", "\n"), ('\\"', '"'), ("\\t", "\t"))
 
 
@@ -144,6 +170,8 @@ def to_item(
         return _withheld_item(parsed, window or "", result or "", mode)
     if isinstance(parsed, ProgramItemOut):
         return _program_item(parsed, window)
+    if isinstance(parsed, TraceItemOut):
+        return _trace_item(parsed, window)
     context = parsed.context.strip()
     if isinstance(parsed, CaseItemOut):
         item_kind: dict = {"kind": "case"}
@@ -190,7 +218,9 @@ def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None, tur
     evals/format_rules.py."""
     schema = schema or item_schema(ctx.mode)
     kind = (
-        "program_"
+        "trace_"
+        if issubclass(schema, TraceItemOut)
+        else "program_"
         if issubclass(schema, ProgramItemOut)
         else "case_"
         if issubclass(schema, CaseItemOut)
@@ -295,7 +325,11 @@ async def repair_program(runtime: Runtime[RunContext], item: Item, metadata: dic
     if parsed is None:
         return item, record
     kept = {k: v for k, v in item.items() if k not in ("program", "program_error")}
-    fixed = await answer_by_program(Item(**kept, program=unescaped_program(parsed.program)))
+    program = unescaped_program(parsed.program.strip())
+    if item.get("kind") == "trace":  # the student sees the program: the context carries the repaired one
+        program = without_comments(program)
+        kept["context"] = item["context"].replace(item["program"], program)
+    fixed = await answer_by_program(Item(**kept, program=program))
     if fixed.get("program_error"):
         return item, record
     return Item(
@@ -357,6 +391,7 @@ CASE_PROMPT: dict[type, str] = {
     CaseItemOut: "challenger",
     CaseRubricItemOut: "challenger",
     ProgramItemOut: "challenger_program",
+    TraceItemOut: "challenger_trace",
 }
 
 
@@ -395,7 +430,9 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
         candidate = Candidate(attempt=task["attempt"], index=task["index"], item=item, error=None)
         return {"candidates": [{**candidate, "window": window}], "calls": []}
-    schema = WithheldItemOut if result else case_schema(ctx.mode)
+    names = callable_names(text) if ctx.mode == "verifiable" else []
+    # a passage that documents code gets a program whose output is asked for (evals/code_passages.py)
+    schema = WithheldItemOut if result else TraceItemOut if names else case_schema(ctx.mode)
     prompt = "challenger_withheld" if result else CASE_PROMPT[schema]
     messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
@@ -403,6 +440,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         result=fence(result or ""),
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
+        names=", ".join(names),
         **item_prompt_values(ctx, schema, turn=turn_of(task["round"], task["index"])),
     )
     candidate, records = await write_candidate(

@@ -145,6 +145,14 @@ class ProgramItemOut(BaseModel):
     question_type: bounded(60, "short label, e.g. 'rule application'", min_chars=3)
 
 
+class TraceItemOut(BaseModel):
+    """A verifiable item about a passage that documents code (evals/code_passages.py): a short program that
+    calls what the passage documents; code runs it, and the question is what it prints."""
+
+    program: bounded(PROGRAM_CHARS, "4-10 lines of Python, no comments; the last line prints", min_chars=20)
+    question_type: bounded(60, "short label, e.g. 'edge case'", min_chars=3)
+
+
 class ProgramFixOut(BaseModel):
     """The answer program again, repaired after it failed (nodes/challenger.py: repair_program)."""
 

@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.dedup import repeat_of
 from autodata.evals.arithmetic import check_arithmetic, computes_answer
+from autodata.evals.code_passages import callable_names, calls_passage
 from autodata.evals.format_rules import RuleResult, check_format
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
@@ -48,6 +49,31 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
     return {}
 
 
+def trace_checks(item: dict, window: str) -> list[RuleResult]:
+    """A trace item's program ran, printed a value it computed, and calls what its passage documents
+    (evals/code_passages.py); its values need no check: the student sees the program."""
+    error = item.get("program_error")
+    ran = RuleResult(
+        "program_runs",
+        not error,
+        load_prompt("program_feedback").render_text(error=error) if error else "ok",
+    )
+    names = callable_names(window)
+    calls = bool(calls_passage(item["program"], window)) or not names
+    called = RuleResult(
+        "program_calls_passage",
+        calls,
+        "ok" if calls else load_prompt("program_calls_feedback").render_text(names=", ".join(names)),
+    )
+    fixed = not error and prints_fixed_text(item["program"], item["answer"])
+    computed = RuleResult(
+        "program_computes",
+        not fixed,
+        load_prompt("program_fixed_feedback").render_text() if fixed else "ok",
+    )
+    return [ran, called, computed]
+
+
 def program_checks(item: dict) -> list[RuleResult]:
     """A case item's answer program ran and printed its answer (nodes/challenger.py: answer_by_program), and
     it computed with values the item's context or question gives, and what it printed is not a text it holds
@@ -83,11 +109,18 @@ def coded_checks(
     """Format, grounding and leakage rules (all in code) for ``item`` written from ``window`` of
     ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
     failing category (``program``, ``format``, ``grounding``, ``arithmetic`` or ``leakage``), or None."""
-    program = _checks(program_checks(item)) if "program" in item else []
+    program = _checks(
+        (trace_checks(item, window) if item.get("kind") == "trace" else program_checks(item))
+        if "program" in item
+        else []
+    )
     fmt = _checks(check_format(item, mode))
     grounding = _checks(check_grounding(item, window, mode, document, example))
     arithmetic = _checks([check_arithmetic(item.get("solution") or "")])
-    leak = check_leakage(item["answer"], item["context"], item["question"])
+    # a trace item's context is a program whose literals its output may repeat: no leak (it is computed)
+    leak = check_leakage(
+        item["answer"], item["context"] if item.get("kind") != "trace" else "", item["question"]
+    )
     checks = [
         *program,
         *fmt,

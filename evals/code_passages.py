@@ -1,0 +1,65 @@
+"""Passages that document code, and programs that exercise it. Pure, no I/O.
+
+A passage that names callables ("acquire()", "heappush(heap, item)", ``harmonic_mean``) documents behaviour a
+program can show: for it, a verifiable item can be a short program that calls what the passage documents,
+and the question what it prints. Code runs the program (autodata/sandbox.py), so the reference answer is
+the interpreter's; the solver must predict it from the passage's description. The embedded 1.5B challenger
+is a code model: in the case prompts it already wrote programs with Queue, Condition and statistics.median
+(docs/RESULTS.md, 2026-12-07).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+_CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\(")
+_BACKTICKED = re.compile(r"``?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)``?")
+MIN_NAME_CHARS = 3
+"""Shorter "names" before a bracket are labels ("(a)", "f(x)" in maths prose), not callables."""
+
+
+def callable_names(passage: str) -> list[str]:
+    """The callables a passage names, by their last part ("threading.Semaphore(" -> "Semaphore"), in order:
+    names written as calls, and backticked names with an underscore or a dot (``harmonic_mean``)."""
+    found: list[str] = []
+    for match in _CALLED.finditer(passage):
+        found.append(match.group(1).split(".")[-1])
+    for match in _BACKTICKED.finditer(passage):
+        name = match.group(1)
+        if "_" in name or "." in name:
+            found.append(name.split(".")[-1])
+    names: list[str] = []
+    for name in found:
+        if len(name) >= MIN_NAME_CHARS and not name[0].isdigit() and name not in names:
+            names.append(name)
+    return names
+
+
+def called_names(program: str) -> set[str]:
+    """The names a program calls (``f(...)`` and ``obj.f(...)`` give "f")."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return set()
+    called: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                called.add(func.attr)
+            elif isinstance(func, ast.Name):
+                called.add(func.id)
+    return called
+
+
+def calls_passage(program: str, passage: str) -> list[str]:
+    """The passage's callables the program calls."""
+    called = called_names(program)
+    return [name for name in callable_names(passage) if name in called]
+
+
+def without_comments(program: str) -> str:
+    """The program as a student sees it: no comment lines (a comment may state what it prints)."""
+    lines = [line for line in program.splitlines() if not line.strip().startswith("#")]
+    return "\n".join(line.rstrip() for line in lines if line.strip())

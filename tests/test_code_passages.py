@@ -1,0 +1,37 @@
+"""Passages that document code (evals/code_passages.py)."""
+
+from __future__ import annotations
+
+from autodata.evals.code_passages import callable_names, calls_passage, without_comments
+
+
+def test_callables_are_read_from_calls_and_backticked_names():
+    passage = (
+        "The acquire() method blocks if necessary. Use ``harmonic_mean`` for rates; "
+        "threading.Semaphore(2) starts at two. Section 5(a) applies, and f(x) is a function."
+    )
+    assert callable_names(passage) == ["acquire", "Semaphore", "harmonic_mean"]
+
+
+def test_prose_without_callables_names_none():
+    assert callable_names("Notice given by the tenant must be at least one full rental period long.") == []
+
+
+def test_a_program_calls_the_passage_s_callables_by_name_or_method():
+    program = "import threading\ns = threading.Semaphore(2)\ns.acquire()\nprint(s.acquire(blocking=False))"
+    assert calls_passage(program, "acquire() decrements the counter; release() increments it.") == ["acquire"]
+    assert calls_passage("print(1 + 1)", "acquire() decrements the counter.") == []
+
+
+def test_comments_are_taken_out_of_what_the_student_sees():
+    assert without_comments("# prints 3\nx = 3  \n\nprint(x)") == "x = 3\nprint(x)"
+
+
+def test_several_printed_booleans_are_not_a_yes_no_answer():
+    from autodata.evals.grounding import check_answer_kind
+
+    question = "What does the Python program above print?"
+    assert check_answer_kind("True True False", question, "verifiable").passed
+    assert check_answer_kind("(False, 3)", question, "verifiable").passed
+    assert not check_answer_kind("True", question, "verifiable").passed
+    assert not check_answer_kind("Yes, because the notice is late", "Is it late?", "verifiable").passed

@@ -1,0 +1,69 @@
+"""Trace items: a passage that documents code gets a program that calls it, and the question is what the
+program prints (nodes/challenger.py: _trace_item; nodes/verifier.py: trace_checks), on scripted models."""
+
+from __future__ import annotations
+
+from fakes import FakeRegistry
+from scripts import VERIFIER_PASS
+from test_graph import run, scripts
+
+DOC = (
+    "Semaphores manage an internal counter. The acquire() method decrements the counter and returns True "
+    "when it is larger than zero on entry; called with blocking=False on a counter of zero, it returns "
+    "False at once."
+)
+PROGRAM = (
+    "# the third acquire fails\nimport threading\ns = threading.Semaphore(2)\n"
+    "print(s.acquire(blocking=False), s.acquire(blocking=False), s.acquire(blocking=False))"
+)
+
+
+async def test_a_code_passage_gets_a_program_whose_output_is_the_answer():
+    registry = FakeRegistry(
+        scripts(
+            challenger=[{"program": PROGRAM, "question_type": "return value"}],
+            verifier=[VERIFIER_PASS],
+            weak_solver=["Final answer: True True True"],
+            strong_solver=["Final answer: True True False"],
+            judge=[{"verdict": "DIFFERENT"}],
+        )
+    )
+    out = await run(registry, document=DOC, mode="verifiable", samples=2, max_rounds=1)
+    assert out["status"] == "accepted"
+    accepted = out["accepted"]
+    assert accepted["answer"] == "True True False"
+    assert accepted["question"] == "What does the Python program above print?"
+    assert "the third acquire fails" not in accepted["context"]  # comments are not shown to the student
+    assert accepted["context"].endswith("s.acquire(blocking=False))")
+    assert "The program must call: acquire" in registry.prompts("challenger")[0]
+
+
+async def test_a_program_that_does_not_call_the_documented_code_is_rejected():
+    registry = FakeRegistry(
+        scripts(challenger=[{"program": "x = [3, 1, 2]\nx.sort()\nprint(x)", "question_type": "sorting"}])
+    )
+    out = await run(registry, document=DOC, mode="verifiable", samples=2, max_rounds=1)
+    record = out["rounds"][0]
+    assert record["reason"] == "program" and "acquire" in record["detail"]
+    assert not registry.prompts("weak_solver")
+
+
+async def test_a_repaired_trace_program_replaces_the_one_in_the_context():
+    broken = "import threading\ns = threading.Semaphore(2)\nprint(s.acquire(blocking=False), t)"
+    registry = FakeRegistry(
+        scripts(
+            challenger=[{"program": broken, "question_type": "return value"}, {"program": PROGRAM}],
+            weak_solver=["Final answer: True True True"],
+            strong_solver=["Final answer: True True False"],
+            judge=[{"verdict": "DIFFERENT"}],
+        )
+    )
+    out = await run(registry, document=DOC, mode="verifiable", samples=2, max_rounds=1)
+    assert out["status"] == "accepted"
+    assert ", t)" not in out["accepted"]["context"] and out["accepted"]["answer"] == "True True False"
+
+
+async def test_rubric_mode_keeps_case_items_for_code_passages():
+    registry = FakeRegistry(scripts())
+    await run(registry, document=DOC, mode="rubric", samples=2, max_rounds=1)
+    assert "The program must call" not in registry.prompts("challenger")[0]
