@@ -13,7 +13,8 @@ from __future__ import annotations
 import ast
 import re
 
-_CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\(")
+_CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\((?!s\))")
+"""A name and its opening bracket, but not a plural marker ("Contribution(s)" in a licence)."""
 _BACKTICKED = re.compile(r"``?([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)``?")
 MIN_NAME_CHARS = 3
 """Shorter "names" before a bracket are labels ("(a)", "f(x)" in maths prose), not callables."""

@@ -15,6 +15,7 @@ def test_callables_are_read_from_calls_and_backticked_names():
 
 def test_prose_without_callables_names_none():
     assert callable_names("Notice given by the tenant must be at least one full rental period long.") == []
+    assert callable_names("the Contribution(s) alone or by combination of their Contribution(s)") == []
 
 
 def test_a_program_calls_the_passage_s_callables_by_name_or_method():
