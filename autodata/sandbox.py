@@ -5,17 +5,22 @@ Programs are model output, and the model read a document a user fed it: they are
 (imports from a list of pure-computation standard modules only, no file, process, introspection or dunder
 access) and run in a separate interpreter in isolated mode, with no environment, an empty working directory,
 limits on CPU time, memory, file size and output, and a wall-clock timeout. This module must never run a
-program that did not pass :func:`screen_program`.
+program that did not pass :func:`screen_program`. It guards against a small model's mistakes and against a
+document that talks a model into writing something harmful; it is not an operating-system sandbox (no
+network or process namespace), so run untrusted documents on a machine you can afford to lose.
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import functools
+import importlib
 import os
 import shutil
 import sys
 import tempfile
+import types
 from dataclasses import dataclass
 
 ALLOWED_MODULES = frozenset(
@@ -69,6 +74,32 @@ FORBIDDEN_NAMES = frozenset(
         "__spec__",
     }
 )
+INTROSPECTION = frozenset(
+    {
+        "sys", "os", "builtins", "bltns", "modules", "inspect", "importlib", "subprocess", "types", "copyreg",
+        "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_builtins",
+        "f_locals", "f_back", "f_code", "tb_frame", "tb_next", "mro",
+    }
+)  # fmt: skip
+"""Attributes that lead out of the allowed modules (``calendar.sys``, ``dataclasses.builtins``) or into
+frames and their globals (``gen.gi_frame.f_builtins``): refused by name, wherever they appear."""
+
+
+def _module_attributes() -> frozenset[str]:
+    """Public attributes of the allowed modules that are other modules (``statistics.random``, ...)."""
+    names: set[str] = set()
+    for module in ALLOWED_MODULES:
+        loaded = importlib.import_module(module)
+        for name in dir(loaded):
+            value = getattr(loaded, name, None)
+            outside = (
+                isinstance(value, types.ModuleType) and value.__name__.split(".")[0] not in ALLOWED_MODULES
+            )
+            if outside and not name.startswith("_"):
+                names.add(name)
+    return frozenset(names)
+
+
 CLOCK_READS = frozenset({"today", "now", "utcnow", "time", "monotonic", "perf_counter"})
 """Calls whose result depends on when the program runs: an answer must follow from what the case states
 (measured: ``date.today() - date(2025, 3, 2)`` in a case that gave no date of payment)."""
@@ -78,7 +109,8 @@ CPU_SECONDS = 3
 MEMORY_BYTES = 512 * 1024 * 1024
 
 _BOOTSTRAP = """
-import io, resource, sys
+import importlib, io, resource, sys
+preloaded = {{name: importlib.import_module(name) for name in {modules!r}}}
 resource.setrlimit(resource.RLIMIT_CPU, ({cpu}, {cpu}))
 resource.setrlimit(resource.RLIMIT_AS, ({mem}, {mem}))
 resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
@@ -90,12 +122,13 @@ class Capped(io.StringIO):
         return super().write(text[:room]) if room > 0 else len(text)
 sys.stdout = Capped()
 try:
-    exec(compile(source, "<answer program>", "exec"), {{"__name__": "__main__"}})
+    exec(compile(source, "<answer program>", "exec"), {{"__name__": "__main__", **preloaded}})
 finally:
     real.write(sys.stdout.getvalue())
 """
-"""Limits first, then the program; what it prints is kept in memory up to MAX_OUTPUT_CHARS (a pipe has no
-file-size limit) and written out when it ends."""
+"""The allowed modules preloaded under their names (the 1.5B often calls ``threading.Semaphore`` or
+``queue.Queue`` without importing it: measured), then the limits, then the program; what it prints is kept
+in memory up to MAX_OUTPUT_CHARS (a pipe has no file-size limit) and written out when it ends."""
 
 
 class ProgramRejected(ValueError):
@@ -131,8 +164,15 @@ def screen_program(source: str) -> None:
             raise ProgramRejected(f"the program uses {node.id!r}, which is not allowed")
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             raise ProgramRejected(f"the program uses the private attribute {node.attr!r}")
+        elif isinstance(node, ast.Attribute) and node.attr in _refused_attributes():
+            raise ProgramRejected(f"the program uses the attribute {node.attr!r}, which is not allowed")
         elif isinstance(node, ast.Attribute) and node.attr in CLOCK_READS:
             raise ProgramRejected(f"the program reads the clock ({node.attr}); use the dates the case states")
+
+
+@functools.cache
+def _refused_attributes() -> frozenset[str]:
+    return INTROSPECTION | _module_attributes()
 
 
 def _last_line(stdout: str) -> str | None:
@@ -152,7 +192,9 @@ async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
         screen_program(source)
     except ProgramRejected as exc:
         return ProgramRun(None, str(exc))
-    bootstrap = _BOOTSTRAP.format(cpu=CPU_SECONDS, mem=MEMORY_BYTES, chars=MAX_OUTPUT_CHARS)
+    bootstrap = _BOOTSTRAP.format(
+        cpu=CPU_SECONDS, mem=MEMORY_BYTES, chars=MAX_OUTPUT_CHARS, modules=sorted(ALLOWED_MODULES)
+    )
     # the directory off the event loop: `langgraph dev` refuses blocking file calls in it
     workdir = await asyncio.to_thread(tempfile.mkdtemp, prefix="autodata-program-")
     try:

@@ -81,3 +81,22 @@ def test_a_program_over_its_memory_is_stopped():
 def test_a_program_that_reads_the_clock_is_refused():
     result = run("from datetime import date\nprint((date.today() - date(2025, 3, 2)).days)")
     assert result.output is None and "reads the clock" in result.error
+
+
+def test_an_allowed_module_used_without_its_import_is_there():
+    result = run("s = threading.Semaphore(1)\nprint(s.acquire(blocking=False), s.acquire(blocking=False))")
+    assert result.output == "True False"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import calendar\ncalendar.sys.modules['os'].system('true')",
+        "import dataclasses\nprint(dataclasses.builtins.open)",
+        "g = (x for x in [1])\nprint(g.gi_frame.f_builtins)",
+        "import statistics\nprint(statistics.random.random())",
+    ],
+)
+def test_attributes_that_lead_out_of_the_allowed_modules_are_refused(source):
+    with pytest.raises(ProgramRejected, match="not allowed"):
+        screen_program(source)
