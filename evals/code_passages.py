@@ -54,9 +54,20 @@ def called_names(program: str) -> set[str]:
     return called
 
 
+def defined_names(program: str) -> set[str]:
+    """The functions and classes a program defines itself."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError:
+        return set()
+    kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {node.name for node in ast.walk(tree) if isinstance(node, kinds)}
+
+
 def calls_passage(program: str, passage: str) -> list[str]:
-    """The passage's callables the program calls."""
-    called = called_names(program)
+    """The passage's callables the program calls, but not those it defines itself: a program with its own
+    ``def acquire()`` tests its own code, not what the passage documents."""
+    called = called_names(program) - defined_names(program)
     return [name for name in callable_names(passage) if name in called]
 
 

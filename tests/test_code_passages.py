@@ -22,6 +22,8 @@ def test_a_program_calls_the_passage_s_callables_by_name_or_method():
     program = "import threading\ns = threading.Semaphore(2)\ns.acquire()\nprint(s.acquire(blocking=False))"
     assert calls_passage(program, "acquire() decrements the counter; release() increments it.") == ["acquire"]
     assert calls_passage("print(1 + 1)", "acquire() decrements the counter.") == []
+    own = "def acquire(n):\n    return n - 1\nprint(acquire(3))"
+    assert calls_passage(own, "acquire() decrements the counter.") == []
 
 
 def test_comments_are_taken_out_of_what_the_student_sees():
