@@ -171,6 +171,12 @@ def screen_program(source: str) -> None:
 
 
 @functools.cache
+def allowed_modules() -> tuple[types.ModuleType, ...]:
+    """The allowed modules, imported (what a program can call)."""
+    return tuple(importlib.import_module(name) for name in sorted(ALLOWED_MODULES))
+
+
+@functools.cache
 def _refused_attributes() -> frozenset[str]:
     return INTROSPECTION | _module_attributes()
 

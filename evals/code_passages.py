@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
+from types import ModuleType
 
 _CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\((?!s\))")
 """A name and its opening bracket, but not a plural marker ("Contribution(s)" in a licence)."""
@@ -75,3 +76,39 @@ def without_comments(program: str) -> str:
     """The program as a student sees it: no comment lines (a comment may state what it prints)."""
     lines = [line for line in program.splitlines() if not line.strip().startswith("#")]
     return "\n".join(line.rstrip() for line in lines if line.strip())
+
+
+def _public_classes(module: ModuleType) -> list[tuple[str, type]]:
+    return [
+        (name, value)
+        for name, value in vars(module).items()
+        if isinstance(value, type)
+        and not name.startswith("_")
+        and value.__module__.startswith(module.__name__)
+    ]
+
+
+def qualified_names(
+    names: list[str], modules: list[ModuleType], document: str, per_name: int = 2
+) -> list[str]:
+    """Where each of the passage's callables lives in ``modules`` ("acquire" ->
+    "threading.Semaphore.acquire"): the module's own functions and classes, and methods of its public
+    classes, those whose module or class the document names first ("Semaphores manage ..."). A name no
+    module defines gets none: its program cannot run it."""
+    text = document.lower()
+
+    def named_in_document(qualified: str) -> bool:
+        return any(part.lower().rstrip("s") in text for part in qualified.split(".")[:-1])
+
+    found: list[str] = []
+    for name in names:
+        candidates = [f"{m.__name__}.{name}" for m in modules if callable(vars(m).get(name))]
+        for module in modules:
+            candidates += [
+                f"{module.__name__}.{cls_name}.{name}"
+                for cls_name, cls in _public_classes(module)
+                if callable(getattr(cls, name, None)) and name in vars(cls)
+            ]
+        ranked = sorted(candidates, key=lambda q: (not named_in_document(q), q.count("."), q))
+        found += ranked[:per_name]
+    return found

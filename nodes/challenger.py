@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.evals.arithmetic import repair
-from autodata.evals.code_passages import callable_names, without_comments
+from autodata.evals.code_passages import callable_names, qualified_names, without_comments
 from autodata.evals.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
@@ -37,7 +37,7 @@ from autodata.nodes.schemas import (
     WithheldItemOut,
 )
 from autodata.prompts.loader import PromptError, load_examples, load_lines, load_prompt
-from autodata.sandbox import run_program
+from autodata.sandbox import allowed_modules, run_program
 from autodata.state import Candidate, ChallengerTask, Item
 from autodata.windows import passage_sentences, reflow
 
@@ -431,8 +431,10 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         candidate = Candidate(attempt=task["attempt"], index=task["index"], item=item, error=None)
         return {"candidates": [{**candidate, "window": window}], "calls": []}
     names = callable_names(text) if ctx.mode == "verifiable" else []
-    # a passage that documents code gets a program whose output is asked for (evals/code_passages.py)
-    schema = WithheldItemOut if result else TraceItemOut if names else case_schema(ctx.mode)
+    # a passage that documents code a program here can run gets a program whose output is asked for
+    # (evals/code_passages.py); other code (a library the sandbox does not allow) gets a case item
+    where = qualified_names(names, list(allowed_modules()), task["document"]) if names else []
+    schema = WithheldItemOut if result else TraceItemOut if where else case_schema(ctx.mode)
     prompt = "challenger_withheld" if result else CASE_PROMPT[schema]
     messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
@@ -441,6 +443,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         feedback=task["feedback"],
         angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
         names=", ".join(names),
+        where=", ".join(where),
         **item_prompt_values(ctx, schema, turn=turn_of(task["round"], task["index"])),
     )
     candidate, records = await write_candidate(

@@ -38,3 +38,23 @@ def test_several_printed_booleans_are_not_a_yes_no_answer():
     assert check_answer_kind("(False, 3)", question, "verifiable").passed
     assert not check_answer_kind("True", question, "verifiable").passed
     assert not check_answer_kind("Yes, because the notice is late", "Is it late?", "verifiable").passed
+
+
+def test_a_method_is_found_in_the_class_the_document_names():
+    import queue
+    import statistics
+    import threading
+
+    from autodata.evals.code_passages import qualified_names
+
+    modules = [queue, statistics, threading]
+    document = "# Semaphores\nThis class implements semaphore objects. The acquire() method blocks."
+    assert qualified_names(["acquire"], modules, document)[0] == "threading.Semaphore.acquire"
+    assert qualified_names(["harmonic_mean"], modules, "Return the harmonic mean.") == [
+        "statistics.harmonic_mean"
+    ]
+    assert (
+        qualified_names(["task_done"], modules, "Queue objects: task_done() ...")[0]
+        == "queue.Queue.task_done"
+    )
+    assert qualified_names(["frobnicate"], modules, "frobnicate() does things.") == []

@@ -67,3 +67,11 @@ async def test_rubric_mode_keeps_case_items_for_code_passages():
     registry = FakeRegistry(scripts())
     await run(registry, document=DOC, mode="rubric", samples=2, max_rounds=1)
     assert "The program must call" not in registry.prompts("challenger")[0]
+
+
+async def test_code_the_sandbox_cannot_run_gets_a_case_item():
+    doc = "The frobnicate() method of a Widget returns twice the size it was built with, in millimetres."
+    registry = FakeRegistry(scripts())
+    await run(registry, document=doc, mode="verifiable", samples=2, max_rounds=1)
+    prompt = registry.prompts("challenger")[0]
+    assert "The program must call" not in prompt and "NEW concrete case" in prompt
