@@ -65,11 +65,11 @@ def defined_names(program: str) -> set[str]:
     return {node.name for node in ast.walk(tree) if isinstance(node, kinds)}
 
 
-def calls_passage(program: str, passage: str) -> list[str]:
-    """The passage's callables the program calls, but not those it defines itself: a program with its own
+def calls_any(program: str, names: list[str]) -> list[str]:
+    """Those of ``names`` the program calls, but not those it defines itself: a program with its own
     ``def acquire()`` tests its own code, not what the passage documents."""
     called = called_names(program) - defined_names(program)
-    return [name for name in callable_names(passage) if name in called]
+    return [name for name in names if name in called]
 
 
 def without_comments(program: str) -> str:
@@ -112,3 +112,10 @@ def qualified_names(
         ranked = sorted(candidates, key=lambda q: (not named_in_document(q), q.count("."), q))
         found += ranked[:per_name]
     return found
+
+
+def passage_code_names(window: str, document: str) -> list[str]:
+    """The callables a passage is about: those its own sentences name, else those its document names (a
+    focus passage of two sentences rarely repeats the function its docstring documents: measured, 4 of 36
+    windows of the real corpus named one)."""
+    return callable_names(window) or callable_names(document)

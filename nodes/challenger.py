@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
 from autodata.evals.arithmetic import repair
-from autodata.evals.code_passages import callable_names, qualified_names, without_comments
+from autodata.evals.code_passages import passage_code_names, qualified_names, without_comments
 from autodata.evals.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
@@ -430,7 +430,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
         candidate = Candidate(attempt=task["attempt"], index=task["index"], item=item, error=None)
         return {"candidates": [{**candidate, "window": window}], "calls": []}
-    names = callable_names(text) if ctx.mode == "verifiable" else []
+    names = passage_code_names(text, task["document"]) if ctx.mode == "verifiable" else []
     # a passage that documents code a program here can run gets a program whose output is asked for
     # (evals/code_passages.py); other code (a library the sandbox does not allow) gets a case item
     where = qualified_names(names, list(allowed_modules()), task["document"]) if names else []

@@ -10,7 +10,7 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.dedup import repeat_of
 from autodata.evals.arithmetic import check_arithmetic, computes_answer
-from autodata.evals.code_passages import callable_names, calls_passage
+from autodata.evals.code_passages import calls_any, passage_code_names
 from autodata.evals.format_rules import RuleResult, check_format
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
@@ -49,7 +49,7 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
     return {}
 
 
-def trace_checks(item: dict, window: str) -> list[RuleResult]:
+def trace_checks(item: dict, window: str, document: str) -> list[RuleResult]:
     """A trace item's program ran, printed a value it computed, and calls what its passage documents
     (evals/code_passages.py); its values need no check: the student sees the program."""
     error = item.get("program_error")
@@ -58,8 +58,8 @@ def trace_checks(item: dict, window: str) -> list[RuleResult]:
         not error,
         load_prompt("program_feedback").render_text(error=error) if error else "ok",
     )
-    names = callable_names(window)
-    calls = bool(calls_passage(item["program"], window)) or not names
+    names = passage_code_names(window, document)
+    calls = bool(calls_any(item["program"], names)) or not names
     called = RuleResult(
         "program_calls_passage",
         calls,
@@ -110,7 +110,11 @@ def coded_checks(
     ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
     failing category (``program``, ``format``, ``grounding``, ``arithmetic`` or ``leakage``), or None."""
     program = _checks(
-        (trace_checks(item, window) if item.get("kind") == "trace" else program_checks(item))
+        (
+            trace_checks(item, window, document or window)
+            if item.get("kind") == "trace"
+            else program_checks(item)
+        )
         if "program" in item
         else []
     )

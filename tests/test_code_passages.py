@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autodata.evals.code_passages import callable_names, calls_passage, without_comments
+from autodata.evals.code_passages import callable_names, calls_any, without_comments
 
 
 def test_callables_are_read_from_calls_and_backticked_names():
@@ -20,10 +20,10 @@ def test_prose_without_callables_names_none():
 
 def test_a_program_calls_the_passage_s_callables_by_name_or_method():
     program = "import threading\ns = threading.Semaphore(2)\ns.acquire()\nprint(s.acquire(blocking=False))"
-    assert calls_passage(program, "acquire() decrements the counter; release() increments it.") == ["acquire"]
-    assert calls_passage("print(1 + 1)", "acquire() decrements the counter.") == []
+    assert calls_any(program, ["acquire", "release"]) == ["acquire"]
+    assert calls_any("print(1 + 1)", ["acquire"]) == []
     own = "def acquire(n):\n    return n - 1\nprint(acquire(3))"
-    assert calls_passage(own, "acquire() decrements the counter.") == []
+    assert calls_any(own, ["acquire"]) == []
 
 
 def test_comments_are_taken_out_of_what_the_student_sees():

@@ -75,3 +75,18 @@ async def test_code_the_sandbox_cannot_run_gets_a_case_item():
     await run(registry, document=doc, mode="verifiable", samples=2, max_rounds=1)
     prompt = registry.prompts("challenger")[0]
     assert "The program must call" not in prompt and "NEW concrete case" in prompt
+
+
+async def test_a_passage_of_a_document_about_code_gets_a_trace_item_on_the_documents_callables():
+    doc = (
+        "# Semaphores\nThe acquire() method decrements the counter. "
+        "A counter of zero makes the caller wait until another thread raises it again.\n\n"
+        "Semaphores are often used to guard resources with limited capacity, for example a pool of database "
+        "connections that only a fixed number of threads may hold at the same time."
+    )
+    registry = FakeRegistry(scripts(challenger=[{"program": PROGRAM, "question_type": "return value"}]))
+    out = await run(registry, document=doc, mode="verifiable", samples=2, max_rounds=2)
+    prompts = registry.prompts("challenger")
+    assert all("The program must call: acquire" in p for p in prompts)
+    assert "threading.Semaphore.acquire" in prompts[0]
+    assert out["rounds"][0]["reason"] != "program"
