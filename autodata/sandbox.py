@@ -141,6 +141,8 @@ class ProgramRun:
     """The last non-empty line the program printed, stripped; None when it failed."""
     error: str | None
     """Why there is no output, in one line a model can act on."""
+    lines: int = 0
+    """How many non-empty lines it printed."""
 
 
 def screen_program(source: str) -> None:
@@ -233,4 +235,4 @@ async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
     line = _last_line(out)
     if line is None:
         return ProgramRun(None, "the program printed nothing: its last line must print the answer")
-    return ProgramRun(line, None)
+    return ProgramRun(line, None, sum(1 for printed in out.splitlines() if printed.strip()))

@@ -115,9 +115,16 @@ def _program_item(parsed: ProgramItemOut, window: str | None) -> Item:
     )
 
 
+def trace_question(program: str) -> str:
+    """The program without its comments, then code's question about what it prints
+    (prompts/trace_question.md): the program is part of the question, so every check that tells questions
+    apart (repeats, run-wide duplicates, item ids) tells programs apart."""
+    return f"{program}\n\n{load_prompt('trace_question').render_text()}"
+
+
 def _trace_item(parsed: TraceItemOut, window: str | None) -> Item:
-    """The passage, then the program without its comments, as the context; code's question asks what it
-    prints (prompts/trace_question.md); the answer is what it prints once run (answer_by_program)."""
+    """The passage as the context, the program and code's question as the question; the answer is the line
+    the program prints once run (answer_by_program)."""
     evidence = passage_sentences(window) if window is not None else []
     program = without_comments(unescaped_program(parsed.program.strip()))
     return Item(
@@ -125,8 +132,8 @@ def _trace_item(parsed: TraceItemOut, window: str | None) -> Item:
         evidence=evidence,
         question_type=parsed.question_type.strip(),
         skills=[],
-        context=f"{' '.join(evidence)}\n\n{program}".strip(),
-        question=load_prompt("trace_question").render_text(),
+        context=" ".join(evidence),
+        question=trace_question(program),
         answer="",
         rubric=[],
         program=program,
@@ -155,6 +162,9 @@ async def answer_by_program(item: Item) -> Item:
     run = await run_program(item["program"])
     if run.output is None:
         return Item(**{**item, "program_error": run.error or "no output"})
+    if item.get("kind") == "trace" and run.lines > 1:  # the question asks for all it prints
+        error = load_prompt("program_lines_feedback").render_text(lines=run.lines)
+        return Item(**{**item, "program_error": error})
     return Item(**{**item, "answer": answer_core(_INTEGRAL_FLOAT.sub(r"\1", run.output))})
 
 
@@ -326,9 +336,9 @@ async def repair_program(runtime: Runtime[RunContext], item: Item, metadata: dic
         return item, record
     kept = {k: v for k, v in item.items() if k not in ("program", "program_error")}
     program = unescaped_program(parsed.program.strip())
-    if item.get("kind") == "trace":  # the student sees the program: the context carries the repaired one
+    if item.get("kind") == "trace":  # the student sees the program: the question carries the repaired one
         program = without_comments(program)
-        kept["context"] = item["context"].replace(item["program"], program)
+        kept["question"] = trace_question(program)
     fixed = await answer_by_program(Item(**kept, program=program))
     if fixed.get("program_error"):
         return item, record

@@ -8,7 +8,7 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from autodata.context import RunContext
-from autodata.dedup import repeat_of
+from autodata.dedup import REPEAT_THRESHOLD, repeat_of
 from autodata.evals.arithmetic import check_arithmetic, computes_answer
 from autodata.evals.code_passages import calls_any, passage_code_names
 from autodata.evals.format_rules import RuleResult, check_format
@@ -121,10 +121,9 @@ def coded_checks(
     fmt = _checks(check_format(item, mode))
     grounding = _checks(check_grounding(item, window, mode, document, example))
     arithmetic = _checks([check_arithmetic(item.get("solution") or "")])
-    # a trace item's context is a program whose literals its output may repeat: no leak (it is computed)
-    leak = check_leakage(
-        item["answer"], item["context"] if item.get("kind") != "trace" else "", item["question"]
-    )
+    # a trace item's question is a program whose literals its output may repeat: no leak (it is computed)
+    trace = item.get("kind") == "trace"
+    leak = check_leakage(item["answer"], "" if trace else item["context"], "" if trace else item["question"])
     checks = [
         *program,
         *fmt,
@@ -157,10 +156,17 @@ def earlier_questions(state: SelfInstructState) -> list[tuple[int, str]]:
     return seen
 
 
+TRACE_REPEAT_THRESHOLD = 0.9
+"""Two programs on one API share most of their words ("import queue / q = queue.Queue() / q.put(i)"):
+measured, a program that printed q.qsize() and one that printed every q.get() were 0.70 alike, so only a
+near copy of an earlier program is a repeat."""
+
+
 def novelty_checks(item: dict, state: SelfInstructState, ctx: RunContext) -> tuple[list[Check], str | None]:
     """Rejects a repeat of one of this unit's earlier questions (reason ``repeat``) and a near-duplicate of an
     item the run already accepted (reason ``duplicate``), before any solver runs."""
-    found = repeat_of(item["question"], earlier_questions(state))
+    threshold = TRACE_REPEAT_THRESHOLD if item.get("kind") == "trace" else REPEAT_THRESHOLD
+    found = repeat_of(item["question"], earlier_questions(state), threshold)
     if found is not None:
         detail = (
             f"this question repeats the one of round {found[0]} (similarity {found[1]:.2f}): ask about "

@@ -32,9 +32,11 @@ async def test_a_code_passage_gets_a_program_whose_output_is_the_answer():
     assert out["status"] == "accepted"
     accepted = out["accepted"]
     assert accepted["answer"] == "True True False"
-    assert accepted["question"] == "What does the Python program above print?"
-    assert "the third acquire fails" not in accepted["context"]  # comments are not shown to the student
-    assert accepted["context"].endswith("s.acquire(blocking=False))")
+    assert accepted["question"].endswith(
+        "s.acquire(blocking=False))\n\nWhat does the Python program above print?"
+    )
+    assert "the third acquire fails" not in accepted["question"]  # comments are not shown to the student
+    assert accepted["context"] in DOC  # the passage alone
     assert "The program must call: acquire" in registry.prompts("challenger")[0]
 
 
@@ -60,7 +62,7 @@ async def test_a_repaired_trace_program_replaces_the_one_in_the_context():
     )
     out = await run(registry, document=DOC, mode="verifiable", samples=2, max_rounds=1)
     assert out["status"] == "accepted"
-    assert ", t)" not in out["accepted"]["context"] and out["accepted"]["answer"] == "True True False"
+    assert ", t)" not in out["accepted"]["question"] and out["accepted"]["answer"] == "True True False"
 
 
 async def test_rubric_mode_keeps_case_items_for_code_passages():
@@ -90,3 +92,29 @@ async def test_a_passage_of_a_document_about_code_gets_a_trace_item_on_the_docum
     assert all("The program must call: acquire" in p for p in prompts)
     assert "threading.Semaphore.acquire" in prompts[0]
     assert out["rounds"][0]["reason"] != "program"
+
+
+async def test_a_program_that_prints_several_lines_is_rejected_and_two_programs_are_not_repeats():
+    several = (
+        "import threading\ns = threading.Semaphore(1)\nprint(s.acquire())\nprint(s.acquire(blocking=False))"
+    )
+    other = (
+        "import threading\ns = threading.Semaphore(3)\nprint([s.acquire(blocking=False) for _ in range(4)])"
+    )
+    registry = FakeRegistry(
+        scripts(
+            challenger=[
+                {"program": several, "question_type": "return value"},
+                {"program": several},  # its repair prints two lines again
+                {"program": other, "question_type": "return value"},
+            ],
+            verifier=[VERIFIER_PASS],
+            weak_solver=["Final answer: [True, True, True, True]"],
+            strong_solver=["Final answer: [True, True, True, False]"],
+            judge=[{"verdict": "DIFFERENT"}],
+        )
+    )
+    out = await run(registry, document=DOC, mode="verifiable", samples=2, max_rounds=2)
+    first, second = out["rounds"]
+    assert first["reason"] == "program" and "2 lines" in first["detail"]
+    assert second["reason"] == "accepted" and out["accepted"]["answer"] == "[True, True, True, False]"
