@@ -29,7 +29,6 @@ from autodata.nodes.common import context, emit, fence, registry
 from autodata.nodes.schemas import (
     CaseItemOut,
     CaseRubricItemOut,
-    ProgramFixOut,
     ProgramItemOut,
     RubricItemOut,
     TraceItemOut,
@@ -274,7 +273,7 @@ async def write_candidate(
 ) -> tuple[Candidate, list[CallRecord]]:
     """One challenger call -> one candidate (``item`` None and the error when the call failed); ``window``
     is the source text the challenger saw (its sentences open the item's context), ``result`` the passage's
-    result a withheld-result item asks for. A program that fails gets one repair call (repair_program)."""
+    result a withheld-result item asks for. A program item's answer is what its program prints."""
     ctx = context(runtime)
     parsed, record = await call_structured(
         registry(runtime),
@@ -297,11 +296,6 @@ async def write_candidate(
     item = to_item(parsed, window, result, ctx.mode) if parsed is not None else None
     if item is not None and "program" in item:
         item = await answer_by_program(item)
-        if item.get("program_error"):
-            item, fix_record = await repair_program(
-                runtime, item, {**metadata, "source": source, "round": round}
-            )
-            records.append(fix_record)
     emit(
         runtime,
         event="candidate",
@@ -312,39 +306,6 @@ async def write_candidate(
         error=record["error"],
     )
     return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), records
-
-
-async def repair_program(runtime: Runtime[RunContext], item: Item, metadata: dict) -> tuple[Item, CallRecord]:
-    """One call that shows the challenger its failed program and the error, and runs the program it writes
-    back (measured on the 1.5B: most failed programs had a missing import or an undefined name). The item
-    keeps the first error when the repair fails too; a repair that runs is noted in ``repairs``."""
-    ctx = context(runtime)
-    messages = load_prompt("program_repair", ctx.prompts_dir).render(
-        context=fence(item["context"]),
-        question=fence(item["question"]),
-        program=fence(item["program"]),
-        error=item["program_error"],
-    )
-    parsed, record = await call_structured(
-        registry(runtime),
-        "challenger",
-        messages,
-        ProgramFixOut,
-        metadata={**metadata, "step": "program_repair", "variant": ctx.variant, "mode": ctx.mode},
-    )
-    if parsed is None:
-        return item, record
-    kept = {k: v for k, v in item.items() if k not in ("program", "program_error")}
-    program = unescaped_program(parsed.program.strip())
-    if item.get("kind") == "trace":  # the student sees the program: the question carries the repaired one
-        program = without_comments(program)
-        kept["question"] = trace_question(program)
-    fixed = await answer_by_program(Item(**kept, program=program))
-    if fixed.get("program_error"):
-        return item, record
-    return Item(
-        **{**fixed, "repairs": [*fixed.get("repairs", []), f"program: {item['program_error']}"]}
-    ), record
 
 
 _LINKING_WORD = re.compile(

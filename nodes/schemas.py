@@ -153,14 +153,6 @@ class TraceItemOut(BaseModel):
     question_type: bounded(60, "short label, e.g. 'edge case'", min_chars=3)
 
 
-class ProgramFixOut(BaseModel):
-    """The answer program again, repaired after it failed (nodes/challenger.py: repair_program)."""
-
-    program: bounded(
-        PROGRAM_CHARS, "the whole program, corrected; its last line prints the answer", min_chars=20
-    )
-
-
 class CaseRubricItemOut(CaseItemOut):
     answer: bounded(
         MAX_ANSWER_CHARS["rubric"],

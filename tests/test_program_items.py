@@ -41,12 +41,12 @@ async def test_the_program_prints_the_reference_answer_and_the_verifier_cannot_o
 async def test_a_program_that_fails_is_rejected_before_any_solver_with_its_error_in_the_feedback():
     failing = program_item(f'# "{EVIDENCE}"\nprint(1 / 0)')
     refused = program_item("import os\nprint(2)")
-    registry = FakeRegistry(scripts(challenger=[failing, failing, refused, refused]))  # each with its repair
+    registry = FakeRegistry(scripts(challenger=[failing, refused]))
     out = await run(registry, mode="verifiable", samples=2, max_rounds=2)
     reasons = [r["reason"] for r in out["rounds"]]
     assert reasons == ["program", "program"]
     assert not registry.prompts("weak_solver") and not registry.prompts("verifier")
-    round_two = registry.prompts("challenger")[2]
+    round_two = registry.prompts("challenger")[1]
     assert "ZeroDivisionError" in round_two  # the feedback names what went wrong
     assert "imports 'os'" in out["rounds"][1]["detail"]
 
@@ -68,35 +68,6 @@ def test_a_program_escaped_twice_gets_its_line_breaks_back():
     assert unescaped_program(twice) == '# "rule"\nx = 3\nprint(f"{x} days")'
     once = 'x = 3\nprint("a\\nb")'
     assert unescaped_program(once) == once
-
-
-async def test_a_failed_program_gets_one_repair_call_and_the_repaired_answer():
-    broken = f'# "{EVIDENCE}"\nprint(f"{{evicted}} key")'
-    fixed = f'# "{EVIDENCE}"\n{LRU}print(f"{{evicted}} key")'
-    registry = FakeRegistry(
-        scripts(
-            challenger=[program_item(broken), {"program": fixed}],
-            weak_solver=["Final answer: 2 keys"],
-            strong_solver=["Final answer: 1 key"],
-            judge=[{"verdict": "DIFFERENT"}],
-        )
-    )
-    out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
-    assert out["status"] == "accepted" and out["accepted"]["answer"] == "1 key"
-    assert out["accepted"]["repairs"] == [
-        "program: the program failed: NameError: name 'evicted' is not defined"
-    ]
-    repair_prompt = registry.prompts("challenger")[1]
-    assert "NameError" in repair_prompt and "evicted" in repair_prompt
-    assert [c["role"] for c in out["calls"]].count("challenger") == 2
-
-
-async def test_a_repair_that_fails_too_keeps_the_first_error():
-    broken = f'# "{EVIDENCE}"\nprint(f"{{evicted}} key")'
-    registry = FakeRegistry(scripts(challenger=[program_item(broken), {"program": "import os\nprint(1)"}]))
-    out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
-    record = out["rounds"][0]
-    assert record["reason"] == "program" and "NameError" in record["detail"]
 
 
 async def test_a_program_that_prints_a_fixed_text_is_rejected():

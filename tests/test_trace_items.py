@@ -50,21 +50,6 @@ async def test_a_program_that_does_not_call_the_documented_code_is_rejected():
     assert not registry.prompts("weak_solver")
 
 
-async def test_a_repaired_trace_program_replaces_the_one_in_the_context():
-    broken = "import threading\ns = threading.Semaphore(2)\nprint(s.acquire(blocking=False), t)"
-    registry = FakeRegistry(
-        scripts(
-            challenger=[{"program": broken, "question_type": "return value"}, {"program": PROGRAM}],
-            weak_solver=["Final answer: True True True"],
-            strong_solver=["Final answer: True True False"],
-            judge=[{"verdict": "DIFFERENT"}],
-        )
-    )
-    out = await run(registry, document=DOC, mode="verifiable", samples=2, max_rounds=1)
-    assert out["status"] == "accepted"
-    assert ", t)" not in out["accepted"]["question"] and out["accepted"]["answer"] == "True True False"
-
-
 async def test_rubric_mode_keeps_case_items_for_code_passages():
     registry = FakeRegistry(scripts())
     await run(registry, document=DOC, mode="rubric", samples=2, max_rounds=1)
@@ -105,7 +90,6 @@ async def test_a_program_that_prints_several_lines_is_rejected_and_two_programs_
         scripts(
             challenger=[
                 {"program": several, "question_type": "return value"},
-                {"program": several},  # its repair prints two lines again
                 {"program": other, "question_type": "return value"},
             ],
             verifier=[VERIFIER_PASS],
