@@ -36,7 +36,6 @@ EDITABLE = frozenset(
         "challenger_program",
         "example_program_verifiable",
         "program_feedback",
-        "program_repair",
         "challenger_trace",
         "example_trace_verifiable",
         "program_calls_feedback",
