@@ -10,14 +10,13 @@ from langgraph.runtime import Runtime
 from autodata.context import RunContext
 from autodata.dedup import REPEAT_THRESHOLD, repeat_of
 from autodata.evals.arithmetic import check_arithmetic, computes_answer
-from autodata.evals.code_passages import calls_any, passage_code_names
-from autodata.evals.format_rules import RuleResult, check_format
+from autodata.evals.format_rules import check_format
 from autodata.evals.grounding import check_grounding
 from autodata.evals.leakage import check_leakage
-from autodata.evals.program_values import prints_fixed_text, values_not_given
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.challenger import case_example
 from autodata.nodes.common import call_metadata, context, emit, fence, registry
+from autodata.nodes.program_checks import program_checks, trace_checks
 from autodata.nodes.schemas import VerifierOut
 from autodata.prompts.loader import load_prompt
 from autodata.state import Candidate, Check, Screening, SelfInstructState
@@ -47,56 +46,6 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
     ):
         return {"answer_correct": "the answer is the solution's arithmetic, checked"}
     return {}
-
-
-def trace_checks(item: dict, window: str, document: str) -> list[RuleResult]:
-    """A trace item's program ran, printed a value it computed, and calls what its passage documents
-    (evals/code_passages.py); its values need no check: the student sees the program."""
-    error = item.get("program_error")
-    ran = RuleResult(
-        "program_runs",
-        not error,
-        load_prompt("program_feedback").render_text(error=error) if error else "ok",
-    )
-    names = passage_code_names(window, document)
-    calls = bool(calls_any(item["program"], names)) or not names
-    called = RuleResult(
-        "program_calls_passage",
-        calls,
-        "ok" if calls else load_prompt("program_calls_feedback").render_text(names=", ".join(names)),
-    )
-    fixed = not error and prints_fixed_text(item["program"], item["answer"])
-    computed = RuleResult(
-        "program_computes",
-        not fixed,
-        load_prompt("program_fixed_feedback").render_text() if fixed else "ok",
-    )
-    return [ran, called, computed]
-
-
-def program_checks(item: dict) -> list[RuleResult]:
-    """A case item's answer program ran and printed its answer (nodes/challenger.py: answer_by_program), and
-    it computed with values the item's context or question gives, and what it printed is not a text it holds
-    (evals/program_values.py)."""
-    error = item.get("program_error")
-    ran = RuleResult(
-        "program_runs",
-        not error,
-        load_prompt("program_feedback").render_text(error=error) if error else "ok",
-    )
-    missing = values_not_given(item["program"], f"{item['context']} {item['question']}")
-    given = RuleResult(
-        "program_values_given",
-        not missing,
-        load_prompt("program_values_feedback").render_text(values=", ".join(missing)) if missing else "ok",
-    )
-    fixed = not error and prints_fixed_text(item["program"], item["answer"])
-    computed = RuleResult(
-        "program_computes",
-        not fixed,
-        load_prompt("program_fixed_feedback").render_text() if fixed else "ok",
-    )
-    return [ran, given, computed]
 
 
 def _checks(results) -> list[Check]:
