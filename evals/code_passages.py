@@ -38,31 +38,28 @@ def callable_names(passage: str) -> list[str]:
     return names
 
 
+def _nodes(program: str) -> list[ast.AST]:
+    """Every node of the program's syntax tree; none when it does not parse."""
+    try:
+        return list(ast.walk(ast.parse(program)))
+    except SyntaxError:
+        return []
+
+
 def called_names(program: str) -> set[str]:
     """The names a program calls (``f(...)`` and ``obj.f(...)`` give "f")."""
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
-        return set()
-    called: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute):
-                called.add(func.attr)
-            elif isinstance(func, ast.Name):
-                called.add(func.id)
-    return called
+    funcs = [node.func for node in _nodes(program) if isinstance(node, ast.Call)]
+    return {
+        f.attr if isinstance(f, ast.Attribute) else f.id
+        for f in funcs
+        if isinstance(f, ast.Attribute | ast.Name)
+    }
 
 
 def defined_names(program: str) -> set[str]:
     """The functions and classes a program defines itself."""
-    try:
-        tree = ast.parse(program)
-    except SyntaxError:
-        return set()
     kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    return {node.name for node in ast.walk(tree) if isinstance(node, kinds)}
+    return {node.name for node in _nodes(program) if isinstance(node, kinds)}
 
 
 def calls_any(program: str, names: list[str]) -> list[str]:
