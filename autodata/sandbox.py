@@ -79,10 +79,14 @@ INTROSPECTION = frozenset(
         "sys", "os", "builtins", "bltns", "modules", "inspect", "importlib", "subprocess", "types", "copyreg",
         "gi_frame", "gi_code", "cr_frame", "cr_code", "ag_frame", "ag_code", "f_globals", "f_builtins",
         "f_locals", "f_back", "f_code", "tb_frame", "tb_next", "mro",
+        "attrgetter", "methodcaller", "get_field", "vformat", "Formatter", "get_type_hints", "ForwardRef",
+        "make_dataclass",
     }
 )  # fmt: skip
-"""Attributes that lead out of the allowed modules (``calendar.sys``, ``dataclasses.builtins``) or into
-frames and their globals (``gen.gi_frame.f_builtins``): refused by name, wherever they appear."""
+"""Attributes that lead out of the allowed modules (``calendar.sys``, ``dataclasses.builtins``), into
+frames and their globals (``gen.gi_frame.f_builtins``), or that look up attributes or evaluate code named
+by a string, past the screen (``operator.attrgetter("__globals__")``, ``string.Formatter().get_field``,
+``typing.get_type_hints`` on a string annotation): refused by name, wherever they appear."""
 
 
 def _module_attributes() -> frozenset[str]:
@@ -156,6 +160,10 @@ def screen_program(source: str) -> None:
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             if isinstance(node, ast.ImportFrom) and node.level:
                 raise ProgramRejected("the program uses a relative import")
+            if isinstance(node, ast.ImportFrom):  # a name imported is used without an attribute access
+                for alias in node.names:
+                    if alias.name == "*" or alias.name in _refused_attributes() or alias.name.startswith("_"):
+                        raise ProgramRejected(f"the program imports {alias.name!r}, which is not allowed")
             for module in modules:
                 if module.split(".")[0] not in ALLOWED_MODULES:
                     allowed = ", ".join(sorted(ALLOWED_MODULES))

@@ -95,6 +95,12 @@ def test_an_allowed_module_used_without_its_import_is_there():
         "import dataclasses\nprint(dataclasses.builtins.open)",
         "g = (x for x in [1])\nprint(g.gi_frame.f_builtins)",
         "import statistics\nprint(statistics.random.random())",
+        "import operator\nprint(operator.attrgetter('__class__')(1))",
+        "import string\nprint(string.Formatter().get_field('0.__class__', [1], {}))",
+        "import typing\ndef f(x: 'print(1)'):\n    pass\nprint(typing.get_type_hints(f))",
+        "from operator import attrgetter\nprint(attrgetter('__class__')(1))",
+        "from calendar import sys\nprint(sys.modules)",
+        "from operator import *\nprint(attrgetter)",
     ],
 )
 def test_attributes_that_lead_out_of_the_allowed_modules_are_refused(source):
