@@ -43,3 +43,10 @@ def trace_checks(item: dict, window: str, document: str) -> list[RuleResult]:
     calls = bool(calls_any(item["program"], names)) or not names
     called = _verdict("program_calls_passage", calls, "program_calls_feedback", names=", ".join(names))
     return [ran, called, computed]
+
+
+def program_verdicts(item: dict, window: str, document: str) -> list[RuleResult]:
+    """The program checks of ``item``: a trace item's, a case item's, or none without a program."""
+    if "program" not in item:
+        return []
+    return trace_checks(item, window, document) if item.get("kind") == "trace" else program_checks(item)

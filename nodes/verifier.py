@@ -16,7 +16,7 @@ from autodata.evals.leakage import check_leakage
 from autodata.llm import CallRecord, call_structured
 from autodata.nodes.challenger import case_example
 from autodata.nodes.common import call_metadata, context, emit, fence, registry
-from autodata.nodes.program_checks import program_checks, trace_checks
+from autodata.nodes.program_checks import program_verdicts
 from autodata.nodes.schemas import VerifierOut
 from autodata.prompts.loader import load_prompt
 from autodata.state import Candidate, Check, Screening, SelfInstructState
@@ -58,15 +58,7 @@ def coded_checks(
     """Format, grounding and leakage rules (all in code) for ``item`` written from ``window`` of
     ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
     failing category (``program``, ``format``, ``grounding``, ``arithmetic`` or ``leakage``), or None."""
-    program = _checks(
-        (
-            trace_checks(item, window, document or window)
-            if item.get("kind") == "trace"
-            else program_checks(item)
-        )
-        if "program" in item
-        else []
-    )
+    program = _checks(program_verdicts(item, window, document or window))
     fmt = _checks(check_format(item, mode))
     grounding = _checks(check_grounding(item, window, mode, document, example))
     arithmetic = _checks([check_arithmetic(item.get("solution") or "")])
