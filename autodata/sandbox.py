@@ -191,6 +191,11 @@ def _refused_attributes() -> frozenset[str]:
     return INTROSPECTION | _module_attributes()
 
 
+def refused_names() -> frozenset[str]:
+    """Every name the screen refuses as a name, an attribute or a clock read."""
+    return FORBIDDEN_NAMES | _refused_attributes() | CLOCK_READS
+
+
 def _last_line(stdout: str) -> str | None:
     lines = [line.strip() for line in stdout.splitlines() if line.strip()]
     return lines[-1] if lines else None

@@ -1,7 +1,7 @@
 """Item quality and speed of the embedded models, per role assignment: the figures of docs/RESULTS.md.
 
     python -m autodata.evals.embedded_results --out runs/embedded [--setup default weak-0.5b ...]
-        [--samples 2 --max-rounds 3] [PATHS ...]          # default PATHS: examples/
+        [--samples 2 --max-rounds 3 --candidates 1] [PATHS ...]   # default PATHS: examples/
 
 For every setup (a named role -> embedded model assignment) it runs ``autodata generate`` on the documents,
 offline, then prints one table: rounds, the share of rounds whose item reached the solvers, accepted items,
@@ -43,7 +43,7 @@ def generate_command(setup: str, paths: list[str], out: Path, args: argparse.Nam
     overrides = [] if spec[:1] == ["--profile"] else spec
     command = [sys.executable, "-m", "autodata.cli", "generate", *paths, "--out", str(out)]
     command += ["--profile", profile, "--samples", str(args.samples), "--max-rounds", str(args.max_rounds)]
-    command += ["--concurrency", "1", "--no-dedup"]
+    command += ["--candidates", str(args.candidates), "--concurrency", "1", "--no-dedup"]
     for override in overrides:
         command += ["--set", override]
     return command
@@ -119,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--setup", nargs="+", choices=list(SETUPS), default=["default"])
     parser.add_argument("--samples", type=int, default=2)
     parser.add_argument("--max-rounds", type=int, default=3)
+    parser.add_argument("--candidates", type=int, default=1, help="challenger candidates per round")
     args = parser.parse_args(argv)
     rows: dict[str, dict[str, Any]] = {}
     for setup in args.setup:

@@ -35,6 +35,7 @@ from autodata.nodes.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
+from autodata.program_imports import with_imports
 from autodata.prompts.loader import PromptError, load_examples, load_lines, load_prompt
 from autodata.sandbox import allowed_modules, run_program
 from autodata.state import Candidate, ChallengerTask, Item
@@ -110,7 +111,7 @@ def _program_item(parsed: ProgramItemOut, window: str | None) -> Item:
         question=parsed.question.strip(),
         answer="",
         rubric=[],
-        program=unescaped_program(parsed.program.strip()),
+        program=with_imports(unescaped_program(parsed.program.strip())),
     )
 
 
@@ -125,7 +126,7 @@ def _trace_item(parsed: TraceItemOut, window: str | None) -> Item:
     """The passage as the context, the program and code's question as the question; the answer is the line
     the program prints once run (answer_by_program)."""
     evidence = passage_sentences(window) if window is not None else []
-    program = without_comments(unescaped_program(parsed.program.strip()))
+    program = with_imports(without_comments(unescaped_program(parsed.program.strip())))
     return Item(
         kind="trace",
         evidence=evidence,
@@ -153,6 +154,9 @@ def unescaped_program(program: str) -> str:
 
 
 _INTEGRAL_FLOAT = re.compile(r"(?<![\d.])(\d+)\.0\b(?!\.)")
+_ADDRESS = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+"""An object printed by its default repr ("<itertools.chain object at 0x7f9b...>"): no answer, it changes from
+run to run."""
 
 
 async def answer_by_program(item: Item) -> Item:
@@ -163,6 +167,9 @@ async def answer_by_program(item: Item) -> Item:
         return Item(**{**item, "program_error": run.error or "no output"})
     if item.get("kind") == "trace" and run.lines > 1:  # the question asks for all it prints
         error = load_prompt("program_lines_feedback").render_text(lines=run.lines)
+        return Item(**{**item, "program_error": error})
+    if address := _ADDRESS.search(run.output):
+        error = load_prompt("program_address_feedback").render_text(printed=address.group(0))
         return Item(**{**item, "program_error": error})
     return Item(**{**item, "answer": answer_core(_INTEGRAL_FLOAT.sub(r"\1", run.output))})
 

@@ -40,6 +40,7 @@ EDITABLE = frozenset(
         "example_trace_verifiable",
         "program_calls_feedback",
         "program_lines_feedback",
+        "program_address_feedback",
         "program_values_feedback",
         "program_fixed_feedback",
         "example_withheld_rubric",

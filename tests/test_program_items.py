@@ -116,3 +116,23 @@ def test_the_report_shows_a_program_item_s_program_as_code():
 
     fields = dict(item_fields({"question": "q?", "answer": "1 key", "program": "x = 1 < 2\nprint(x)"}))
     assert fields["solution"] == "<pre>x = 1 &lt; 2\nprint(x)</pre>"
+
+
+async def test_a_program_that_prints_an_object_s_address_gives_no_answer():
+    # measured: print(itertools.chain(...)) gave "<itertools.chain object at 0x7f9bf5f36ef0>", a different
+    # answer on every run
+    from autodata.nodes.challenger import answer_by_program
+
+    printed = await answer_by_program(program_item("import itertools\nprint(itertools.chain([1], [2]))"))
+    assert "address" in printed["program_error"]
+    plain = await answer_by_program(program_item("print(list(range(3)))"))
+    assert plain["answer"] == "[0, 1, 2]" and not plain.get("program_error")
+
+
+async def test_a_program_that_calls_a_standard_function_without_its_import_runs_with_it():
+    program = f'# "{EVIDENCE}"\n{LRU}print(f"{{ceil(evicted)}} key")'
+    registry = FakeRegistry(scripts(challenger=[program_item(program)]))
+    out = await run(registry, mode="verifiable", samples=2, max_rounds=1)
+    record = out["rounds"][0]
+    assert "NameError" not in (record.get("detail") or "")
+    assert registry.prompts("weak_solver"), record  # it ran, so the item went on to the solvers
