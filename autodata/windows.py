@@ -58,9 +58,17 @@ def source_windows(text: str, size: int = DEFAULT_WINDOW_CHARS) -> list[list[int
     return windows
 
 
-def window_for(windows: list[list[int]], round_no: int, index: int = 0) -> list[int]:
+def turn_of(round_no: int, index: int = 0, per_round: int = 1) -> int:
+    """Which entry of a rotation (windows, worked examples, angles) candidate ``index`` of ``round_no``
+    (1-based) gets when a round writes ``per_round`` candidates: every candidate of every round moves on, so
+    no round starts where a candidate of the round before already was (measured with 2 candidates: round 2's
+    first took round 1's second passage and asked its question again)."""
+    return (round_no - 1) * max(1, per_round) + index
+
+
+def window_for(windows: list[list[int]], round_no: int, index: int = 0, per_round: int = 1) -> list[int]:
     """The window of ``round_no`` (1-based) for candidate ``index``: each round and candidate moves on."""
-    return windows[(round_no - 1 + index) % len(windows)]
+    return windows[turn_of(round_no, index, per_round) % len(windows)]
 
 
 _BLOCK_LINE = re.compile(r"^\s*([-*+>|#]|\d+[.)]\s|```)")

@@ -39,7 +39,7 @@ from autodata.program_imports import with_imports
 from autodata.prompts.loader import PromptError, load_examples, load_lines, load_prompt
 from autodata.sandbox import allowed_modules, run_program
 from autodata.state import Candidate, ChallengerTask, Item
-from autodata.windows import passage_sentences, reflow
+from autodata.windows import passage_sentences, reflow, turn_of
 
 
 def mode_brief(ctx: RunContext) -> str:
@@ -377,21 +377,16 @@ def rotate(entries: list[str], turn: int) -> str:
     return entries[turn % len(entries)]
 
 
-def turn_of(round_no: int, index: int) -> int:
-    """Which entry of a rotation (worked examples, angles) the challenger of ``round_no``'s candidate
-    ``index`` is given: each round and candidate moves on."""
-    return round_no - 1 + index
-
-
 def case_example(ctx: RunContext, round_no: int, index: int) -> str:
     """The worked example a case challenger was shown (what the verifier checks a case did not copy)."""
     kind = "program" if case_schema(ctx.mode) is ProgramItemOut else "case"
-    return rotate(load_examples(f"example_{kind}_{ctx.mode}", ctx.prompts_dir), turn_of(round_no, index))
+    turn = turn_of(round_no, index, ctx.candidates)
+    return rotate(load_examples(f"example_{kind}_{ctx.mode}", ctx.prompts_dir), turn)
 
 
-def angle_for(round_no: int, index: int, prompts_dir: str | None) -> str:
+def angle_for(turn: int, prompts_dir: str | None) -> str:
     """A different angle every round (and for every parallel candidate of a round)."""
-    return rotate(load_lines("angles", prompts_dir), turn_of(round_no, index))
+    return rotate(load_lines("angles", prompts_dir), turn)
 
 
 async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
@@ -413,16 +408,17 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     # (evals/code_passages.py); other code (a library the sandbox does not allow) gets a case item
     where = qualified_names(names, list(allowed_modules()), task["document"]) if names else []
     schema = WithheldItemOut if result else TraceItemOut if where else case_schema(ctx.mode)
+    turn = turn_of(task["round"], task["index"], task.get("num_candidates", 1))
     prompt = "challenger_withheld" if result else CASE_PROMPT[schema]
     messages = load_prompt(prompt, ctx.prompts_dir).render(
         source=task["source"],
         document=fence(reflow(text)),
         result=fence(result or ""),
         feedback=task["feedback"],
-        angle=angle_for(task["round"], task["index"], ctx.prompts_dir),
+        angle=angle_for(turn, ctx.prompts_dir),
         names=", ".join(names),
         where=", ".join(where),
-        **item_prompt_values(ctx, schema, turn=turn_of(task["round"], task["index"])),
+        **item_prompt_values(ctx, schema, turn=turn),
     )
     candidate, records = await write_candidate(
         runtime,

@@ -82,7 +82,7 @@ def on_other_passage(record: RoundRecord, passage: list[int] | None) -> bool:
 def next_passage(state: SelfInstructState, next_round: int) -> list[int] | None:
     """The window the next round's (first) challenger is pointed at (nodes/routing.py)."""
     windows = state.get("windows")
-    return window_for(windows, next_round) if windows else None
+    return window_for(windows, next_round, 0, state.get("num_candidates", 1)) if windows else None
 
 
 def attempts_on_passage(rounds: list[RoundRecord], passage: list[int] | None) -> bool:

@@ -40,7 +40,7 @@ def dispatch_challengers(state: SelfInstructState) -> list[Send]:
                 index=i,
                 num_candidates=n,
                 feedback=state.get("feedback", ""),
-                window=window_for(windows, state["round"], i),
+                window=window_for(windows, state["round"], i, n),
                 defer=defer,
             ),
         )

@@ -118,7 +118,7 @@ def test_a_case_built_on_the_worked_example_is_rejected_in_code_before_the_verif
     from autodata.nodes.verifier import coded_checks
 
     passage = "Section 4. A landlord must return the deposit within 14 days after the tenancy ends."
-    ctx = SimpleNamespace(mode="verifiable", prompts_dir=None)
+    ctx = SimpleNamespace(mode="verifiable", prompts_dir=None, candidates=1)
     example = case_example(ctx, 1, 0)  # what round 1's only challenger was shown
     assert "library book" in example
     copied = to_item(

@@ -30,6 +30,13 @@ def test_short_text_is_one_window_and_rounds_rotate():
     assert window_for(windows, 1, index=1) == [10, 20]  # parallel candidates of a round differ too
 
 
+def test_with_several_candidates_a_round_starts_past_every_window_of_the_round_before():
+    windows = [[0, 10], [10, 20], [20, 30], [30, 40], [40, 50]]
+    round_one = [window_for(windows, 1, i, per_round=2) for i in (0, 1)]
+    round_two = [window_for(windows, 2, i, per_round=2) for i in (0, 1)]
+    assert round_one == [[0, 10], [10, 20]] and round_two == [[20, 30], [30, 40]]
+
+
 def test_reflow_joins_wrapped_prose_and_keeps_lists_and_headings():
     text = "# Title\nA sentence that wraps\nonto a line.\n\n- item one\n- item two\nSection 2. Next\nline."
     joined = "# Title\nA sentence that wraps onto a line.\n\n- item one\n- item two\nSection 2. Next line."
