@@ -11,7 +11,9 @@ is a code model: in the case prompts it already wrote programs with Queue, Condi
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from types import ModuleType
 
 _CALLED = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\((?!s\))")
@@ -70,9 +72,19 @@ def calls_any(program: str, names: list[str]) -> list[str]:
 
 
 def without_comments(program: str) -> str:
-    """The program as a student sees it: no comment lines (a comment may state what it prints)."""
-    lines = [line for line in program.splitlines() if not line.strip().startswith("#")]
-    return "\n".join(line.rstrip() for line in lines if line.strip())
+    """The program as a student sees it: no comments, whole-line or inline (a comment may state what it
+    prints), and no blank lines; a "#" inside a string stays. A program that does not tokenize loses every
+    "#" to the end of its line."""
+    lines = program.splitlines()
+    cuts: dict[int, int] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(program).readline):
+            if token.type == tokenize.COMMENT:
+                cuts[token.start[0] - 1] = token.start[1]
+    except (tokenize.TokenError, SyntaxError):
+        cuts = {row: line.index("#") for row, line in enumerate(lines) if "#" in line}
+    kept = (line[: cuts[row]] if row in cuts else line for row, line in enumerate(lines))
+    return "\n".join(line.rstrip() for line in kept if line.strip())
 
 
 def _public_classes(module: ModuleType) -> list[tuple[str, type]]:

@@ -14,6 +14,8 @@ import re
 import unicodedata
 from decimal import Decimal
 
+from autodata.numbers import CARDINALS
+
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 # lower-case "a" only: a capital A is as likely the answer (key A, vitamin A) as an article
@@ -288,14 +290,7 @@ def misses_every_key_word(reference: str, candidate: str, question: str) -> bool
     return bool(key) and not key & key_stems(candidate)
 
 
-_UNITS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty"
-)
-_TENS = "thirty forty fifty sixty seventy eighty ninety"
-NUMBER_WORDS = {word: str(value) for value, word in enumerate(_UNITS.split())} | {
-    word: str(10 * tens) for tens, word in enumerate(_TENS.split(), 3)
-}
+NUMBER_WORDS = {word: str(value) for word, value in CARDINALS.items()}
 QUESTION_RUN = 4
 """A run of this many tokens of the question, restated in an answer, is the question's, not the answer's."""
 _NOT_PLAIN = frozenset({"/", "^", "*", "%", "sqrt", "frac", "e"})

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from autodata.evals.code_passages import without_comments
 from autodata.evals.format_rules import RuleResult
 from autodata.evals.leakage import content_tokens
 from autodata.evals.withheld import copied_from
@@ -450,8 +451,7 @@ def worked_solution(item: dict) -> str:
     that quoted a licence's sentence and computed nothing the licence says)."""
     if item.get("solution"):
         return item["solution"]
-    code = (line.split("#", 1)[0] for line in (item.get("program") or "").splitlines())
-    return "\n".join(line for line in code if line.strip())
+    return without_comments(item.get("program") or "")
 
 
 def check_result_copied(answer: str, source: str) -> RuleResult:

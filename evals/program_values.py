@@ -14,15 +14,15 @@ from __future__ import annotations
 import ast
 import re
 
+from autodata.numbers import CARDINALS
+
 COMMON_CONSTANTS = frozenset({0, 1, 2, 3, 4, 7, 10, 12, 24, 60, 100, 365, 1000, 3600})
 """Halves, thirds, quarters, units of time, percent and the powers people convert with."""
-NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
-    "fifty": 50, "sixty": 60, "ninety": 90, "hundred": 100, "thousand": 1000, "twice": 2, "double": 2,
-    "doubled": 2, "triple": 3, "half": 2, "halved": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5,
-    "tenth": 10, "first": 1, "second": 2,
+NUMBER_WORDS = CARDINALS | {
+    "hundred": 100, "thousand": 1000, "twice": 2, "double": 2, "doubled": 2, "triple": 3, "half": 2,
+    "halved": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "tenth": 10, "first": 1, "second": 2,
 }  # fmt: skip
+"""Cardinals, and the multiples, fractions and ordinals a case states a factor with."""
 DATE_CALLS = frozenset({"date", "datetime"})
 """Calls whose second argument is a month, which the context may write as a word."""
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")

@@ -28,6 +28,9 @@ def test_a_program_calls_the_passage_s_callables_by_name_or_method():
 
 def test_comments_are_taken_out_of_what_the_student_sees():
     assert without_comments("# prints 3\nx = 3  \n\nprint(x)") == "x = 3\nprint(x)"
+    # an inline comment may give the answer away too; a "#" inside a string is code
+    assert without_comments('print(x)  # prints 5\nprint("#1")') == 'print(x)\nprint("#1")'
+    assert without_comments("print(1  # not closed") == "print(1"  # a broken program still loses them
 
 
 def test_several_printed_booleans_are_not_a_yes_no_answer():
