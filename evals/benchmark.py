@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autodata.cache import ResponseCache
+from autodata.llm.cache import ResponseCache
 
 DEPENDENT_STEPS = 7
 """challenger, verifier, judge check, weak solver, judge, strong solver, judge (parallel calls of a step)"""
@@ -111,9 +111,9 @@ def pipeline_registry(base_url: str, concurrency: int, out_dir: Path) -> Any:
     """The role models as ``autodata generate`` opens them: every role on the fake server, a response cache
     in the run directory (:class:`BenchmarkCache`) and a budget that only counts; no near-duplicate check
     (the documents are alike: rejecting their items as duplicates would change the call pattern)."""
-    from autodata.config import endpoint_env, load_models_config
-    from autodata.llm import Budget
-    from autodata.models import OpenAIModelRegistry
+    from autodata.core.config import endpoint_env, load_models_config
+    from autodata.llm.calls import Budget
+    from autodata.llm.models import OpenAIModelRegistry
 
     env = endpoint_env(base_url, "fake-", TIMEOUT="120")
     config = load_models_config(
@@ -124,10 +124,10 @@ def pipeline_registry(base_url: str, concurrency: int, out_dir: Path) -> Any:
 
 def run_pipeline(docs: int, concurrency: int, base_url: str, samples: int, out_dir: Path) -> dict:
     """One corpus of ``docs`` alike documents through the Runner; the summary's figures and the wall time."""
-    from autodata import aio
-    from autodata.context import RunContext
-    from autodata.documents import Document
-    from autodata.runner import Runner
+    from autodata.core import aio
+    from autodata.core.context import RunContext
+    from autodata.data.documents import Document
+    from autodata.run.runner import Runner
 
     documents = [
         Document(path=f"bench/doc{i:06d}.md", text=f"Document {i}: caches evict the least recently used key.")
@@ -162,7 +162,7 @@ def one_run(docs: int, concurrency: int, base_url: str, samples: int, profile: i
     import langchain_openai  # noqa: F401
     import openai.types.chat  # noqa: F401
 
-    import autodata.runner  # noqa: F401
+    import autodata.run.runner  # noqa: F401
 
     profiler = None
     if profile:

@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autodata.evals.acceptance import decide
+from autodata.core.numbers import number
+from autodata.core.records import ACCEPTED_FILE, read_records
 from autodata.evals.corpus import build_corpus
-from autodata.evaluate import generation_cost
-from autodata.numbers import number
-from autodata.records import ACCEPTED_FILE, read_records
+from autodata.evals.evaluate import generation_cost
+from autodata.rules.acceptance import decide
 
 METHODS = ("cot", "agentic")
 PAPER_CS = {

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 SETUPS: dict[str, list[str]] = {
-    # the shipped default (autodata/config.py, profile "local"): 1.5B everywhere, SmolLM2-135M weak
+    # the shipped default (autodata/core/config.py, profile "local"): 1.5B everywhere, SmolLM2-135M weak
     "default": [],
     # a weak solver closer to the strong one: asks for real difficulty
     "weak-0.5b": ["weak_solver.local=qwen2.5-0.5b", "weak_solver.model=qwen2.5-0.5b"],

@@ -12,8 +12,9 @@ The reply depends on the requested model name ``fake-<role>`` (``fake-challenger
   line matches the reference answer in the prompt;
 - orchestrator: short advice.
 
-Structured output works with every method of ``autodata.config.StructuredMethod``: the JSON comes back as the
-message content (``response_format`` json_schema / json_object, in the body or in ``extra_body``) or as a tool
+Structured output works with every method of ``autodata.core.config.StructuredMethod``: the JSON comes back as
+the message content (``response_format`` json_schema / json_object, in the body or in ``extra_body``) or as a
+tool
 call (``tools``). ``stream: true`` is answered with server-sent events (with a usage chunk when
 ``stream_options.include_usage`` is set, as OpenAI does; otherwise the usage rides on the chunk that carries
 ``finish_reason``, as vLLM and llama.cpp can do). Every reply carries ``usage`` (about 4 characters a token).
@@ -61,10 +62,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from autodata.config import ROLES
-from autodata.evals.equivalence import answers_equivalent, extract_final_answer
-from autodata.evals.grounding import check_type_label, source_sentences
-from autodata.evals.leakage import check_leakage
+from autodata.core.config import ROLES
+from autodata.rules.equivalence import answers_equivalent, extract_final_answer
+from autodata.rules.grounding import check_type_label, source_sentences
+from autodata.rules.leakage import check_leakage
 
 MODEL_PREFIX = "fake-"
 FAULTS = ("500", "429", "malformed", "truncated")
@@ -280,13 +281,14 @@ def challenger_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any]
     picked = _closest(bank, user)
     chosen = dict(picked.item)
     if "program" in props:  # a case item whose answer its program prints: the passage's sentence it applies
-        # and the reasoning in its code (evals/grounding.py check_case_uses_passage), then the answer
+        # and the reasoning in its code (autodata/rules/grounding.py check_case_uses_passage), then the answer
         comment = " ".join(f"{evidence} {picked.reasoning}".split())
         bracketed = f"[{chosen['answer']}]"  # a fixed text is not an answer (prints_fixed_text): unwrap one
         chosen["program"] = f"rule = {comment!r}\nprint({bracketed!r}[1:-1])"
         return {k: v for k, v in chosen.items() if k not in ("evidence", "answer", "skills")}
     if "solution" in props:  # a case item: the case apart from the passage, and a solution that names the
-        # passage's sentence it applies (code checks it does: evals/grounding.py check_case_uses_passage)
+        # passage's sentence it applies (code checks it does: autodata/rules/grounding.py
+        # check_case_uses_passage)
         chosen["solution"] = f"{evidence} {picked.reasoning}".strip()
         return {k: v for k, v in chosen.items() if k != "evidence"}
     if evidence:  # grounded: quote the source and carry it in the context

@@ -1,5 +1,6 @@
-"""GRPO end to end: an ``autodata export --format grpo`` dataset and the :mod:`autodata.rewards` functions,
-plugged as they are into TRL's ``GRPOTrainer``, a few optimizer steps on a tiny random model (CPU, offline).
+"""GRPO end to end: an ``autodata export --format grpo`` dataset and the :mod:`autodata.data.rewards`
+functions, plugged as they are into TRL's ``GRPOTrainer``, a few optimizer steps on a tiny random model (CPU,
+offline).
 
     pip install -e '.[grpo]'
     python -m autodata.evals.grpo_smoke --export runs/cs/export-grpo   # an export directory
@@ -46,7 +47,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from autodata.numbers import mean, number
+from autodata.core.numbers import mean, number
 
 EXTRA_HINT = "pip install -e '.[grpo]'"
 REQUIRED = ("torch", "transformers", "trl", "tokenizers", "datasets")
@@ -225,8 +226,8 @@ def warm_up(model: Any, tokenizer: Any, dataset: Any, steps: int, learning_rate:
 @contextmanager
 def judge_registry(judge: str) -> Iterator[Any]:
     """The registry whose ``judge`` role the rewards ask (None for ``--judge none``)."""
-    from autodata.config import endpoint_env, load_models_config
-    from autodata.models import OpenAIModelRegistry
+    from autodata.core.config import endpoint_env, load_models_config
+    from autodata.llm.models import OpenAIModelRegistry
 
     if judge == "none":
         yield None
@@ -246,7 +247,7 @@ def judge_registry(judge: str) -> Iterator[Any]:
 
 
 def reward_functions(registry: Any) -> list[RewardFunc]:
-    from autodata.rewards import RubricReward, VerifiableReward, verifiable_reward
+    from autodata.data.rewards import RubricReward, VerifiableReward, verifiable_reward
 
     if registry is None:
         return [verifiable_reward]
@@ -350,7 +351,7 @@ def run(args: argparse.Namespace) -> int:
     from transformers import PrinterCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from autodata.export import ExportError, export
+    from autodata.data.export import ExportError, export
 
     warnings.filterwarnings("ignore", category=FutureWarning)  # transformers 5's renames, called inside TRL
     datasets.disable_progress_bars()

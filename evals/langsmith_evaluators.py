@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodata.evaluate import (
+from autodata.evals.evaluate import (
     duplicate_rate,
     is_format_compliant,
     is_leaky,
@@ -31,12 +31,12 @@ def _outputs(run: Any) -> dict[str, Any]:
 
 
 def no_leakage(run: Any, example: Any = None) -> dict[str, Any]:
-    """1 when the context and question do not give the answer away (``evals/leakage.py``)."""
+    """1 when the context and question do not give the answer away (``autodata/rules/leakage.py``)."""
     return {"key": "no_leakage", "score": 0.0 if is_leaky(_outputs(run)) else 1.0}
 
 
 def format_compliance(run: Any, example: Any = None) -> dict[str, Any]:
-    """1 when every coded format rule passes (``evals/format_rules.py``)."""
+    """1 when every coded format rule passes (``autodata/rules/format_rules.py``)."""
     return {"key": "format_compliance", "score": 1.0 if is_format_compliant(_outputs(run)) else 0.0}
 
 

@@ -106,7 +106,7 @@ def one_raw_run(
     under cProfile, whose top entries it prints first."""
     import openai.types.chat  # noqa: F401  (imported before the clock, as the pipeline's child does)
 
-    from autodata.aio import loop_factory
+    from autodata.core.aio import loop_factory
 
     steps = json.loads(Path(pattern_path).read_text(encoding="utf-8"))
     profiler = cProfile.Profile(time.process_time) if profile else None

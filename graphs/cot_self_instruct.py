@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from autodata.context import RunContext
+from autodata.core.context import RunContext
+from autodata.core.state import SelfInstructInput, SelfInstructState
 from autodata.graphs.inline import on_loop
 from autodata.nodes.cot_challenger import cot_challenger
 from autodata.nodes.cot_score import after_judge, after_verifier, score
@@ -22,7 +23,6 @@ from autodata.nodes.judge import judge
 from autodata.nodes.prepare import prepare
 from autodata.nodes.solvers import strong_solver, weak_solver
 from autodata.nodes.verifier import verifier
-from autodata.state import SelfInstructInput, SelfInstructState
 
 
 def build_builder() -> StateGraph:

@@ -11,9 +11,12 @@ compiles it with a SQLite saver under the run directory through :func:`build_gra
 
 from __future__ import annotations
 
+from functools import partial
+
 from langgraph.graph import END, START, StateGraph
 
-from autodata.meta_state import EvalTask, MetaContext, MetaInput, MetaState
+from autodata.core.meta_state import EvalTask, MetaContext, MetaInput, MetaState
+from autodata.graphs.self_instruct import build_graph as build_inner_graph
 from autodata.nodes.meta_nodes import (
     after_guard,
     analyze,
@@ -30,14 +33,17 @@ from autodata.nodes.meta_nodes import (
 
 
 def build_builder() -> StateGraph:
+    # the variants run through the inner graph without a checkpointer: an inner run is short, and it must not
+    # write into the outer graph's checkpoints (the outer node that calls it is the unit of resumption)
+    inner = build_inner_graph(checkpointer=False)
     builder = StateGraph(MetaState, context_schema=MetaContext, input_schema=MetaInput)
     builder.add_node("init", init)
     builder.add_node("select_parent", select_parent)
-    builder.add_node("rollout", rollout)
+    builder.add_node("rollout", partial(rollout, inner=inner))
     builder.add_node("analyze", analyze)
     builder.add_node("edit", edit)
     builder.add_node("guard", guard)
-    builder.add_node("evaluate", evaluate, input_schema=EvalTask)
+    builder.add_node("evaluate", partial(evaluate, inner=inner), input_schema=EvalTask)
     builder.add_node("record", record)
     builder.add_node("report", report)
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from autodata.context import RunContext
+from autodata.core.context import RunContext
+from autodata.core.state import ChallengerTask, SelfInstructInput, SelfInstructState
 from autodata.graphs.inline import on_loop
 from autodata.nodes.challenger import challenger
 from autodata.nodes.decide import decide
@@ -30,7 +31,6 @@ from autodata.nodes.routing import (
 )
 from autodata.nodes.solvers import strong_solver, weak_solver
 from autodata.nodes.verifier import verifier
-from autodata.state import ChallengerTask, SelfInstructInput, SelfInstructState
 
 
 def build_builder() -> StateGraph:

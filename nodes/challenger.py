@@ -6,27 +6,24 @@ import re
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.evals.arithmetic import repair
-from autodata.evals.code_passages import passage_code_names, qualified_names, without_comments
-from autodata.evals.format_rules import (
+from autodata.core.context import RunContext
+from autodata.core.state import Candidate, ChallengerTask, Item
+from autodata.llm.calls import CallRecord, call_structured
+from autodata.local.program_imports import with_imports
+from autodata.local.sandbox import allowed_modules, run_program
+from autodata.nodes.common import context, emit, registry
+from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
+from autodata.rules.arithmetic import repair
+from autodata.rules.code_passages import passage_code_names, qualified_names, without_comments
+from autodata.rules.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
     RUBRIC_MAX,
     RUBRIC_MIN,
     answer_core,
 )
-from autodata.evals.grounding import grounded_context
-from autodata.evals.withheld import (
-    consequence_premise,
-    formula_subject,
-    reason_fact,
-    withheld_result,
-    withhold,
-)
-from autodata.llm import CallRecord, call_structured
-from autodata.nodes.common import context, emit, fence, registry
-from autodata.nodes.schemas import (
+from autodata.rules.grounding import grounded_context
+from autodata.rules.schemas import (
     CaseItemOut,
     CaseRubricItemOut,
     ProgramItemOut,
@@ -35,11 +32,14 @@ from autodata.nodes.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
-from autodata.program_imports import with_imports
-from autodata.prompts.loader import PromptError, load_examples, load_lines, load_prompt
-from autodata.sandbox import allowed_modules, run_program
-from autodata.state import Candidate, ChallengerTask, Item
-from autodata.windows import passage_sentences, reflow, turn_of
+from autodata.rules.windows import passage_sentences, reflow, turn_of
+from autodata.rules.withheld import (
+    consequence_premise,
+    formula_subject,
+    reason_fact,
+    withheld_result,
+    withhold,
+)
 
 
 def mode_brief(ctx: RunContext) -> str:
@@ -179,9 +179,9 @@ def to_item(
 ) -> Item:
     """The candidate item; with the source ``window`` the challenger saw, its context starts with the source
     sentences the item rests on. A case item rests on the whole passage it was given, a withheld-result item
-    on the passage without ``result`` (evals/withheld.py), a CoT item on the sentences its evidence quotes
-    (evals/grounding.py: grounded_context). A withheld-result item of a rubric-``mode`` run gets its rubric
-    from code (withheld_rubric)."""
+    on the passage without ``result`` (autodata/rules/withheld.py), a CoT item on the sentences its evidence
+    quotes (autodata/rules/grounding.py: grounded_context). A withheld-result item of a rubric-``mode`` run
+    gets its rubric from code (withheld_rubric)."""
     if isinstance(parsed, WithheldItemOut):
         return _withheld_item(parsed, window or "", result or "", mode)
     if isinstance(parsed, ProgramItemOut):
@@ -231,7 +231,7 @@ def case_schema(mode: str) -> type[CaseItemOut] | type[ProgramItemOut]:
 def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None, turn: int = 0) -> dict[str, str]:
     """The mode-dependent parts of every item-writing prompt (agentic and CoT challengers): rules, limits,
     the worked example (the ``turn``-th of its file, in rotation) and the field list, all from prompts/ and
-    evals/format_rules.py."""
+    autodata/rules/format_rules.py."""
     schema = schema or item_schema(ctx.mode)
     kind = (
         "trace_"
@@ -405,7 +405,7 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         return {"candidates": [{**candidate, "window": window}], "calls": []}
     names = passage_code_names(text, task["document"]) if ctx.mode == "verifiable" else []
     # a passage that documents code a program here can run gets a program whose output is asked for
-    # (evals/code_passages.py); other code (a library the sandbox does not allow) gets a case item
+    # (autodata/rules/code_passages.py); other code (a library the sandbox does not allow) gets a case item
     where = qualified_names(names, list(allowed_modules()), task["document"]) if names else []
     schema = WithheldItemOut if result else TraceItemOut if where else case_schema(ctx.mode)
     turn = turn_of(task["round"], task["index"], task.get("num_candidates", 1))

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from typing import Any, TypeVar
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.models import ModelRegistry
+from autodata.core.context import RunContext
+from autodata.llm.models import ModelRegistry, registry_of
 
 C = TypeVar("C")
 
 
 def registry(runtime: Runtime[RunContext]) -> ModelRegistry:
-    return context(runtime).registry()
+    return registry_of(context(runtime))
 
 
 def runtime_context(runtime: Runtime | None, kind: type[C]) -> C:
@@ -51,18 +50,3 @@ def emit(runtime: Runtime[RunContext] | None, **event: Any) -> None:
     if writer is not None:
         with contextlib.suppress(Exception):  # progress must never break a run
             writer(event)
-
-
-def format_rubric(rubric: list[dict]) -> str:
-    if not rubric:
-        return "(none)"
-    return "\n".join(f"[{c['id']}] ({c['points']:+d} points) {c['description']}" for c in rubric)
-
-
-_FENCE_TAG = re.compile(r"<\s*/?\s*(source|item|answer)\s*>", re.IGNORECASE)
-
-
-def fence(text: str) -> str:
-    """Untrusted text (a source document, a solver's answer) for a prompt: it cannot open or close the tags
-    that fence it (``<source>``, ``<item>``, ``<answer>``), so it stays material, never instructions."""
-    return _FENCE_TAG.sub("[tag removed]", text)

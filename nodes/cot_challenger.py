@@ -16,13 +16,13 @@ from annotated_types import MinLen
 from langgraph.runtime import Runtime
 from pydantic import BaseModel
 
-from autodata.context import RunContext
+from autodata.core.context import RunContext
+from autodata.core.state import SelfInstructState
 from autodata.nodes.challenger import item_prompt_values, write_candidate
-from autodata.nodes.common import context, fence
-from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut, bounded
-from autodata.prompts.loader import load_prompt
-from autodata.state import SelfInstructState
-from autodata.windows import reflow
+from autodata.nodes.common import context
+from autodata.prompts.loader import fence, load_prompt
+from autodata.rules.schemas import RubricItemOut, VerifiableItemOut, bounded
+from autodata.rules.windows import reflow
 
 SEEDS_FILE = "cot_seeds.jsonl"
 MAX_SEEDS = 3

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.evals.acceptance import decide as apply_preset
+from autodata.core.context import RunContext
+from autodata.core.state import SelfInstructState
 from autodata.nodes.common import context, emit
 from autodata.nodes.decide import INFRA_REASON, _failed, _scores, accepted_payload, judge_round, round_record
-from autodata.state import SelfInstructState
+from autodata.rules.acceptance import decide as apply_preset
 
 ACCEPTED = "accepted"
 

@@ -7,12 +7,12 @@ import hashlib
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from autodata.context import RunContext
-from autodata.evals.acceptance import Verdict, mean, weak_gate
-from autodata.evals.acceptance import decide as apply_preset
+from autodata.core.context import RunContext
+from autodata.core.records import AcceptedItem, Source
+from autodata.core.state import Item, RoundRecord, Sample, SelfInstructState
 from autodata.nodes.common import context, emit
-from autodata.records import AcceptedItem, Source
-from autodata.state import Item, RoundRecord, Sample, SelfInstructState
+from autodata.rules.acceptance import Verdict, mean, weak_gate
+from autodata.rules.acceptance import decide as apply_preset
 
 INFRA_REASON = "call_failed"
 
@@ -66,7 +66,7 @@ def round_record(state: SelfInstructState, reason: str, detail: str, item: Item 
 
 
 def accepted_payload(state: SelfInstructState, item: Item, record: RoundRecord, variant: str) -> dict:
-    """The accepted item (the runner adds the models per role: autodata/records.py AcceptedRecord)."""
+    """The accepted item (the runner adds the models per role: autodata/core/records.py AcceptedRecord)."""
     return AcceptedItem(
         id=item_id(state["source"], state["span"], item["question"]),
         source=Source(path=state["source"], span=state["span"]),

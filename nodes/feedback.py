@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.llm import call_text
+from autodata.core.context import RunContext
+from autodata.core.numbers import number
+from autodata.core.state import RoundRecord, SelfInstructState
+from autodata.llm.calls import call_text
 from autodata.nodes.common import call_metadata, context, registry
-from autodata.numbers import number
 from autodata.prompts.loader import load_lines, load_prompt
-from autodata.state import RoundRecord, SelfInstructState
-from autodata.windows import window_for
+from autodata.rules.windows import window_for
 
 GROUP_OF = {
     "accepted": "accepted",

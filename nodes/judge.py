@@ -10,29 +10,16 @@ import asyncio
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.evals.equivalence import code_verdict
-from autodata.llm import CallRecord, call_structured
-from autodata.nodes.common import call_metadata, context, emit, fence, format_rubric, registry
-from autodata.nodes.schemas import VERDICT_SCORE, EquivalenceOut, RubricJudgeOut
-from autodata.prompts.loader import load_prompt
-from autodata.state import Criterion, Item, Sample, SelfInstructState
+from autodata.core.context import RunContext
+from autodata.core.state import Item, Sample, SelfInstructState
+from autodata.llm.calls import CallRecord, call_structured
+from autodata.nodes.common import call_metadata, context, emit, registry
+from autodata.prompts.loader import fence, load_prompt
+from autodata.rules.equivalence import code_verdict
+from autodata.rules.grading import format_rubric, rubric_score, rubric_validator
+from autodata.rules.schemas import EquivalenceOut, RubricJudgeOut
 
 MAX_RESPONSE_CHARS = 2500
-
-
-def rubric_score(rubric: list[Criterion], verdicts: dict[int, str]) -> float:
-    """Weighted score in [0, 1]: earned positive points / total positive points, minus triggered penalties.
-
-    A criterion the judge did not score counts as unmet (never as a pass)."""
-    positive = sum(c["points"] for c in rubric if c["points"] > 0)
-    if positive <= 0:
-        return 0.0
-    earned = 0.0
-    for c in rubric:
-        value = VERDICT_SCORE.get(verdicts.get(c["id"], "unmet"), 0.0)
-        earned += c["points"] * value  # negative points subtract when the mistake is "met"
-    return round(min(1.0, max(0.0, earned / positive)), 4)
 
 
 def unanswered(sample: Sample) -> str | None:
@@ -43,18 +30,6 @@ def unanswered(sample: Sample) -> str | None:
     if sample.get("truncated") and not sample["final_answer"]:
         return "cut off by the token limit before its final answer"
     return None
-
-
-def rubric_validator(rubric: list[Criterion]):
-    ids = {c["id"] for c in rubric}
-
-    def validate(out: RubricJudgeOut) -> str | None:
-        scored = {s.criterion_id for s in out.scores} & ids
-        if not scored:
-            return f"no score refers to a rubric criterion; criterion_id must be one of {sorted(ids)}"
-        return None
-
-    return validate
 
 
 async def grade_rubric(

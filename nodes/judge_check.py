@@ -1,6 +1,6 @@
 """Judge check: before any solver runs, the judge grades the reference answer and a null answer on the
 item's own rubric; code decides from the two grades whether the rubric can be trusted
-(evals/gradability.py)."""
+(autodata/rules/gradability.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import asyncio
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.evals.gradability import gradable
+from autodata.core.context import RunContext
+from autodata.core.state import JudgeCheck, SelfInstructState
 from autodata.nodes.common import emit
 from autodata.nodes.judge import grade_rubric
 from autodata.nodes.solvers import unscored
 from autodata.prompts.loader import load_prompt
-from autodata.state import JudgeCheck, SelfInstructState
+from autodata.rules.gradability import gradable
 
 
 async def judge_check(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:

@@ -1,27 +1,23 @@
 """Run one prompt variant through the inner graph, in process, and read its trajectories.
 
-The inner graph is compiled with ``checkpointer=False``: an inner run is short, and it must not write into
-the outer graph's checkpoints (the outer node that calls it is the unit of resumption).
+The outer graph passes the compiled inner graph in (graphs/meta_optimize.py), compiled without a
+checkpointer: an inner run is short, and it must not write into the outer graph's checkpoints (the outer
+node that calls it is the unit of resumption).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from functools import lru_cache
 from typing import Any
 
-from autodata.context import RunContext
-from autodata.documents import Document
-from autodata.graphs.self_instruct import build_graph
-from autodata.llm import CallRecord
-from autodata.meta_state import Cost, add_costs
-from autodata.numbers import number
+from langgraph.graph.state import CompiledStateGraph as CompiledGraph
 
-
-@lru_cache(maxsize=1)
-def _inner_graph():
-    return build_graph(checkpointer=False)
+from autodata.core.context import RunContext
+from autodata.core.meta_state import Cost, add_costs
+from autodata.core.numbers import number
+from autodata.data.documents import Document
+from autodata.llm.calls import CallRecord
 
 
 def cost_of(calls: list[CallRecord]) -> Cost:
@@ -34,10 +30,14 @@ def cost_of(calls: list[CallRecord]) -> Cost:
 
 
 async def run_variant(
-    documents: list[Document], base: RunContext, prompts_dir: str, variant: str, concurrency: int = 2
+    graph: CompiledGraph,
+    documents: list[Document],
+    base: RunContext,
+    prompts_dir: str,
+    variant: str,
+    concurrency: int = 2,
 ) -> list[dict[str, Any]]:
-    """Final inner state per document (``status`` ``error`` when the run raised)."""
-    graph = _inner_graph()
+    """Final state of the inner ``graph`` per document (``status`` ``error`` when the run raised)."""
     semaphore = asyncio.Semaphore(max(1, concurrency))
 
     async def one(doc: Document) -> dict[str, Any]:

@@ -3,11 +3,11 @@
     init -> select_parent -> rollout -> analyze -> edit -> guard -> evaluate(parent) || evaluate(child)
          -> record -> select_parent ... -> report
 
-Every LLM call is counted in ``cost``; the loop stops after ``iterations`` or when ``budget`` calls are
-spent (checked before an iteration starts). Decisions (which parent, accept or reject the child, guardrails)
-are code; only the analysis and the edit are written by models (roles ``analyzer`` and ``editor``: their own
-models when configured, see ``autodata.config.INHERITED_ROLES``; the orchestrator's model when the registry
-has no such role).
+Every LLM call is counted in ``cost``; the loop stops after ``iterations`` or when ``budget`` calls are spent
+(checked before an iteration starts). Decisions (which parent, accept or reject the child, guardrails) are
+code; only the analysis and the edit are written by models (roles ``analyzer`` and ``editor``: their own
+models when configured, see ``autodata.core.config.INHERITED_ROLES``; the orchestrator's model when the
+registry has no such role).
 """
 
 from __future__ import annotations
@@ -21,10 +21,20 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 from pydantic import BaseModel, Field
 
-from autodata.config import INHERITED_ROLES, ConfigError
-from autodata.documents import Document
-from autodata.llm import call_structured, call_text
-from autodata.meta_state import Cost, EvalResult, EvalTask, MetaContext, MetaState, VariantInfo, add_costs
+from autodata.core.config import INHERITED_ROLES, ConfigError
+from autodata.core.meta_state import (
+    Cost,
+    EvalResult,
+    EvalTask,
+    MetaContext,
+    MetaState,
+    VariantInfo,
+    add_costs,
+)
+from autodata.core.numbers import mean
+from autodata.data.documents import Document
+from autodata.llm.calls import call_structured, call_text
+from autodata.llm.models import registry_of
 from autodata.nodes.common import emit, runtime_context
 from autodata.nodes.meta_guardrails import (
     OPTIMIZABLE,
@@ -37,7 +47,7 @@ from autodata.nodes.meta_guardrails import (
     required_placeholders,
     text_hash,
 )
-from autodata.nodes.meta_inner import cost_of, metrics, run_variant, trajectories
+from autodata.nodes.meta_inner import CompiledGraph, cost_of, metrics, run_variant, trajectories
 from autodata.nodes.meta_store import (
     SEED,
     append_iteration,
@@ -53,7 +63,6 @@ from autodata.nodes.meta_store import (
     write_prompts,
     write_report,
 )
-from autodata.numbers import mean
 from autodata.prompts.loader import PACKAGE_DIR, SEPARATOR
 
 META_ROLES = INHERITED_ROLES
@@ -110,7 +119,7 @@ def ctx_of(runtime: Runtime[MetaContext] | None) -> MetaContext:
 
 
 def _registry(ctx: MetaContext) -> MetaRegistry:
-    return MetaRegistry(ctx.inner_context().registry())
+    return MetaRegistry(registry_of(ctx.inner_context()))
 
 
 def _meta_prompt(name: str) -> tuple[Template, Template]:
@@ -227,10 +236,13 @@ def select_parent(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     }
 
 
-async def rollout(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+async def rollout(state: MetaState, runtime: Runtime[MetaContext], *, inner: CompiledGraph) -> dict:
+    """The parent variant on a training minibatch, through the ``inner`` graph (graphs/meta_optimize.py
+    passes the compiled inner graph: nodes do not import graphs)."""
     ctx = ctx_of(runtime)
     parent = state["parent"]
     results = await run_variant(
+        inner,
         _docs(ctx.train, state["minibatch"]),
         ctx.inner_context(),
         str(variant_dir(ctx.out_dir, parent)),
@@ -358,10 +370,12 @@ def after_guard(state: MetaState) -> list[Send] | str:
     return [parent, Send("evaluate", EvalTask(iteration=iteration, variant=state["child"], role="child"))]
 
 
-async def evaluate(task: EvalTask, runtime: Runtime[MetaContext]) -> dict:
-    """One variant on all validation documents (the parent and the child run as parallel branches)."""
+async def evaluate(task: EvalTask, runtime: Runtime[MetaContext], *, inner: CompiledGraph) -> dict:
+    """One variant on all validation documents through the ``inner`` graph (the parent and the child run as
+    parallel branches)."""
     ctx = ctx_of(runtime)
     results = await run_variant(
+        inner,
         ctx.val,
         ctx.inner_context(),
         str(variant_dir(ctx.out_dir, task["variant"])),

@@ -15,8 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from autodata.core.numbers import number
 from autodata.nodes.meta_guardrails import OPTIMIZABLE
-from autodata.numbers import number
 from autodata.prompts.loader import PACKAGE_DIR
 
 SEED = "seed"

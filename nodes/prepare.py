@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.evals.acceptance import resolve_preset
+from autodata.core.context import RunContext
+from autodata.core.state import SelfInstructState
 from autodata.nodes.common import context
-from autodata.state import SelfInstructState
-from autodata.windows import focus_windows
+from autodata.rules.acceptance import resolve_preset
+from autodata.rules.windows import focus_windows
 
 
 def prepare(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:

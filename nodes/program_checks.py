@@ -1,13 +1,13 @@
 """Coded checks of the items whose answer a program computed (nodes/challenger.py: answer_by_program), with
-the feedback the challenger gets from prompts/. The rules themselves are pure (evals/program_values.py,
-evals/code_passages.py); this module only words their verdicts."""
+the feedback the challenger gets from prompts/. The rules themselves are pure
+(autodata/rules/program_values.py, autodata/rules/code_passages.py); this module only words their verdicts."""
 
 from __future__ import annotations
 
-from autodata.evals.code_passages import calls_any, passage_code_names
-from autodata.evals.format_rules import RuleResult
-from autodata.evals.program_values import prints_fixed_text, values_not_given
 from autodata.prompts.loader import load_prompt
+from autodata.rules.code_passages import calls_any, passage_code_names
+from autodata.rules.format_rules import RuleResult
+from autodata.rules.program_values import prints_fixed_text, values_not_given
 
 
 def _verdict(name: str, passed: bool, prompt: str, **values: object) -> RuleResult:
@@ -26,7 +26,7 @@ def _ran_and_computed(item: dict) -> tuple[RuleResult, RuleResult]:
 
 def program_checks(item: dict) -> list[RuleResult]:
     """A case item's program ran, computed its answer, and used only values its context or question gives
-    (evals/program_values.py)."""
+    (autodata/rules/program_values.py)."""
     ran, computed = _ran_and_computed(item)
     missing = values_not_given(item["program"], f"{item['context']} {item['question']}")
     given = _verdict(
@@ -37,7 +37,7 @@ def program_checks(item: dict) -> list[RuleResult]:
 
 def trace_checks(item: dict, window: str, document: str) -> list[RuleResult]:
     """A trace item's program ran, computed what it printed, and calls what its passage (or document)
-    documents (evals/code_passages.py); its values need no check: the student sees the program."""
+    documents (autodata/rules/code_passages.py); its values need no check: the student sees the program."""
     ran, computed = _ran_and_computed(item)
     names = passage_code_names(window, document)
     calls = bool(calls_any(item["program"], names)) or not names

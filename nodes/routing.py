@@ -6,10 +6,10 @@ from typing import Literal
 
 from langgraph.types import Send
 
-from autodata.evals.acceptance import settled_rejection, weak_gate
+from autodata.core.state import ChallengerTask, RoundRecord, SelfInstructState
 from autodata.nodes.judge import graded_on_rubric
-from autodata.state import ChallengerTask, RoundRecord, SelfInstructState
-from autodata.windows import window_for
+from autodata.rules.acceptance import settled_rejection, weak_gate
+from autodata.rules.windows import window_for
 
 
 def rounds_screened_out(rounds: list[RoundRecord]) -> int:
@@ -66,7 +66,7 @@ def after_judge_check(state: SelfInstructState) -> Literal["weak_solver", "decid
 def after_judge(state: SelfInstructState) -> Literal["weak_solver", "strong_solver", "decide"]:
     """The weak gate: the costly strong solver runs only if the weak scores leave acceptance possible. A
     phase with fewer than k answers (nodes/solvers.py: batch_size) gets the rest only while its rejection
-    is not settled (evals/acceptance.py: settled_rejection)."""
+    is not settled (autodata/rules/acceptance.py: settled_rejection)."""
     phase = state.get("phase")
     samples = state.get("strong" if phase == "strong" else "weak", [])
     scores = [s["score"] for s in samples]

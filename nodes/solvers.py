@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.evals.equivalence import extract_final_answer, marked_final_answer
-from autodata.llm import call_text_samples
+from autodata.core.context import RunContext
+from autodata.core.state import Sample, SelfInstructState
+from autodata.llm.calls import call_text_samples
 from autodata.nodes.common import call_metadata, context, emit, registry
 from autodata.nodes.judge import graded_on_rubric
 from autodata.prompts.loader import load_prompt
-from autodata.state import Sample, SelfInstructState
+from autodata.rules.equivalence import extract_final_answer, marked_final_answer
 
 
 def unscored(answer: str | None, error: str | None, truncated: bool = False) -> Sample:

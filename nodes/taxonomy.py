@@ -23,13 +23,12 @@ from langgraph.types import Send
 from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypedDict
 
-from autodata.config import load_models_config
-from autodata.llm import CallRecord, call_structured, summarize_calls
-from autodata.models import ModelRegistry, OpenAIModelRegistry
+from autodata.core.records import read_accepted
+from autodata.llm.calls import CallRecord, call_structured, summarize_calls
+from autodata.llm.models import registry_of
 from autodata.nodes.common import runtime_context
-from autodata.nodes.schemas import ConsolidateOut, DiscoverOut, assign_schema
 from autodata.prompts.loader import load_prompt
-from autodata.records import read_accepted
+from autodata.rules.schemas import ConsolidateOut, DiscoverOut, assign_schema
 
 CATEGORIES = ("reasoning", "knowledge", "mixed")
 UNASSIGNED = "(unassigned)"
@@ -55,13 +54,8 @@ class TaxonomyContext:
     config_path: str | None = None
     overrides: tuple[str, ...] = ()
     models: SkipJsonSchema[Any] = None
-    """A ModelRegistry. None builds one from ``profile``/``config_path`` (tests inject fakes here)."""
-
-    def registry(self) -> ModelRegistry:
-        if self.models is None:
-            config = load_models_config(self.profile, self.config_path, list(self.overrides))
-            self.models = OpenAIModelRegistry(config)
-        return self.models
+    """A ModelRegistry. None: ``registry_of`` builds one from ``profile`` / ``config_path`` / ``overrides``
+    on first use (tests inject fakes here)."""
 
 
 class TaxItem(TypedDict):
@@ -233,7 +227,7 @@ async def discover(state: ChunkState, runtime: Runtime[TaxonomyContext]) -> dict
         items="\n".join(_line(n, e, with_gap=True) for n, e in enumerate(chunk, 1)),
     )
     out, record = await call_structured(
-        ctx.registry(), ctx.role, messages, DiscoverOut, metadata=_metadata("discover")
+        registry_of(ctx), ctx.role, messages, DiscoverOut, metadata=_metadata("discover")
     )
     if out is None:
         failures = [Failure(phase="discover", id=None, reason=record["error"] or "call failed")]
@@ -253,7 +247,7 @@ async def consolidate(state: TaxonomyState, runtime: Runtime[TaxonomyContext]) -
         proposals="\n".join(f"- {p['name']}: {p['definition']}" for p in proposals),
     )
     out, record = await call_structured(
-        ctx.registry(), ctx.role, messages, ConsolidateOut, metadata=_metadata("consolidate")
+        registry_of(ctx), ctx.role, messages, ConsolidateOut, metadata=_metadata("consolidate")
     )
     if out is None:
         reason = record["error"] or "call failed"
@@ -335,7 +329,7 @@ async def assign(state: BatchState, runtime: Runtime[TaxonomyContext]) -> dict[s
     )
     schema = assign_schema([t["name"] for t in types])
     out, record = await call_structured(
-        ctx.registry(), ctx.role, messages, schema, metadata=_metadata("assign", items=len(batch))
+        registry_of(ctx), ctx.role, messages, schema, metadata=_metadata("assign", items=len(batch))
     )
     if out is None:
         reason = f"call failed: {record['error']}"

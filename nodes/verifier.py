@@ -7,20 +7,20 @@ import asyncio
 
 from langgraph.runtime import Runtime
 
-from autodata.context import RunContext
-from autodata.dedup import REPEAT_THRESHOLD, repeat_of
-from autodata.evals.arithmetic import check_arithmetic, computes_answer
-from autodata.evals.format_rules import check_format
-from autodata.evals.grounding import check_grounding
-from autodata.evals.leakage import check_leakage
-from autodata.llm import CallRecord, call_structured
+from autodata.core.context import RunContext
+from autodata.core.state import Candidate, Check, Screening, SelfInstructState
+from autodata.llm.calls import CallRecord, call_structured
 from autodata.nodes.challenger import case_example
-from autodata.nodes.common import call_metadata, context, emit, fence, registry
+from autodata.nodes.common import call_metadata, context, emit, registry
 from autodata.nodes.program_checks import program_verdicts
-from autodata.nodes.schemas import VerifierOut
-from autodata.prompts.loader import load_prompt
-from autodata.state import Candidate, Check, Screening, SelfInstructState
-from autodata.windows import reflow
+from autodata.prompts.loader import fence, load_prompt
+from autodata.rules.arithmetic import check_arithmetic, computes_answer
+from autodata.rules.dedup import REPEAT_THRESHOLD, repeat_of
+from autodata.rules.format_rules import check_format
+from autodata.rules.grounding import check_grounding
+from autodata.rules.leakage import check_leakage
+from autodata.rules.schemas import VerifierOut
+from autodata.rules.windows import reflow
 
 LLM_CHECKS = ("self_contained", "answer_correct")
 
@@ -29,12 +29,13 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
     """The verifier questions code has already answered for ``item``, each with why. The small verifier's
     opinion is recorded but does not reject the item; the strong solvers, who must reach the same answer
     on their own, then test it.
-    - A withheld-result item's answer is the passage's own words (evals/grounding.py: check_result_copied).
-    - A case item whose answer its program computed (autodata/sandbox.py): the arithmetic is the
+    - A withheld-result item's answer is the passage's own words (autodata/rules/grounding.py:
+      check_result_copied).
+    - A case item whose answer its program computed (autodata/local/sandbox.py): the arithmetic is the
       interpreter's.
     - A verifiable case item whose answer is the result of its solution's arithmetic, every step of it
-      checked in code (evals/arithmetic.py: computes_answer): the 1.5B verifier, redoing the sums, called
-      "15 * 82 = 1230" and the mean of 10, 20 and 30 being 20 wrong (docs/RESULTS.md)."""
+      checked in code (autodata/rules/arithmetic.py: computes_answer): the 1.5B verifier, redoing the sums,
+      called "15 * 82 = 1230" and the mean of 10, 20 and 30 being 20 wrong (docs/RESULTS.md)."""
     if item.get("kind") == "withheld":
         return {"answer_correct": "the answer is the source's own"}
     if item.get("program") and not item.get("program_error"):

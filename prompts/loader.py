@@ -145,3 +145,12 @@ def load_examples(name: str, variant_dir: str | Path | None = None) -> list[str]
         else:
             examples.append(paragraph)
     return examples
+
+
+_FENCE_TAG = re.compile(r"<\s*/?\s*(source|item|answer)\s*>", re.IGNORECASE)
+
+
+def fence(text: str) -> str:
+    """Untrusted text (a source document, a solver's answer) for a prompt: it cannot open or close the tags
+    that fence it (``<source>``, ``<item>``, ``<answer>``), so it stays material, never instructions."""
+    return _FENCE_TAG.sub("[tag removed]", text)

@@ -12,9 +12,9 @@ from pathlib import Path
 from fakes import FakeRegistry
 from scripts import EVIDENCE, QUESTIONS, RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, rubric_judge
 
-from autodata.context import RunContext
-from autodata.documents import Document
-from autodata.runner import Runner
+from autodata.core.context import RunContext
+from autodata.data.documents import Document
+from autodata.run.runner import Runner
 
 ADVICE = "Ask about a longer access sequence."
 TOO_EASY_QUESTION = QUESTIONS[2]

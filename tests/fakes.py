@@ -13,8 +13,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from autodata.config import RoleModel
-from autodata.models import RegistryServices
+from autodata.core.config import RoleModel
+from autodata.llm.models import RegistryServices
 
 Reply = str | dict | Exception | Callable[[list[BaseMessage]], Any]
 

@@ -1,6 +1,6 @@
 import pytest
 
-from autodata.evals.acceptance import decide, resolve_preset, weak_gate
+from autodata.rules.acceptance import decide, resolve_preset, weak_gate
 
 
 @pytest.mark.parametrize(

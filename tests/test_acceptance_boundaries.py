@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autodata.evals.acceptance import PRESETS, decide, weak_gate
+from autodata.rules.acceptance import PRESETS, decide, weak_gate
 
 
 def _mean(scores: list[Fraction]) -> Fraction:
@@ -187,7 +187,7 @@ def test_a_settled_rejection_is_the_verdict_of_every_way_the_rest_could_score(pr
     exact-fraction references above on every completion of the missing answers."""
     from itertools import product
 
-    from autodata.evals.acceptance import settled_rejection
+    from autodata.rules.acceptance import settled_rejection
 
     weak = weak[:k]
     strong = strong[:k] if len(weak) == k else []  # the strong phase starts once the weak one is complete
@@ -217,7 +217,7 @@ def test_a_settled_rejection_is_the_verdict_of_every_way_the_rest_could_score(pr
     ],
 )
 def test_settled_rejections_of_the_verifiable_preset_at_k_4(weak, strong, reason):
-    from autodata.evals.acceptance import settled_rejection
+    from autodata.rules.acceptance import settled_rejection
 
     settled = settled_rejection("verifiable", weak, strong, 4)
     assert (settled.reason if settled else None) == reason

@@ -1,11 +1,12 @@
-"""The challenger's worked arithmetic, checked in code (evals/arithmetic.py): found, judged, repaired."""
+"""The challenger's worked arithmetic, checked in code (autodata/rules/arithmetic.py): found, judged,
+repaired."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.evals.arithmetic import check_arithmetic, computes_answer, equations, repair, wrong
+from autodata.rules.arithmetic import check_arithmetic, computes_answer, equations, repair, wrong
 
 PASSAGE = "The arithmetic mean is the sum of the data divided by the number of data points."
 
@@ -106,8 +107,8 @@ def test_a_stated_result_is_right_exactly_when_it_is_within_rounding_or_one_perc
 
 def test_the_challenger_s_case_item_gets_its_own_arithmetic_and_the_verifier_rejects_what_stays_wrong():
     from autodata.nodes.challenger import to_item
-    from autodata.nodes.schemas import CaseItemOut
     from autodata.nodes.verifier import coded_checks
+    from autodata.rules.schemas import CaseItemOut
 
     def case(solution: str, answer: str) -> CaseItemOut:
         return CaseItemOut(
@@ -137,8 +138,8 @@ def test_the_challenger_s_case_item_gets_its_own_arithmetic_and_the_verifier_rej
 
 
 def test_the_verifier_does_not_redo_sums_code_has_checked_but_judges_the_rest():
-    from autodata.nodes.schemas import VerifierOut
     from autodata.nodes.verifier import decided_in_code, verifier_checks
+    from autodata.rules.schemas import VerifierOut
 
     total = {
         "kind": "case",

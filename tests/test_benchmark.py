@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autodata import aio
+from autodata.core import aio
 from autodata.evals import benchmark
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 from autodata.evals.raw_baseline import group_steps, raw_chains, record_call_pattern

@@ -12,12 +12,12 @@ from fakes import FakeRegistry
 from langchain_core.messages import HumanMessage
 from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
-from autodata.cache import ResponseCache
-from autodata.context import RunContext
-from autodata.dedup import DuplicateIndex, jaccard, shingles
-from autodata.documents import Document
-from autodata.llm import Budget, BudgetExhausted, call_text
-from autodata.runner import FINISHED, Runner
+from autodata.core.context import RunContext
+from autodata.data.documents import Document
+from autodata.llm.cache import ResponseCache
+from autodata.llm.calls import Budget, BudgetExhausted, call_text
+from autodata.rules.dedup import DuplicateIndex, jaccard, shingles
+from autodata.run.runner import FINISHED, Runner
 
 PRICES = {"price_per_million_input": 2.0, "price_per_million_output": 10.0}
 
@@ -184,7 +184,7 @@ def test_duplicate_index_finds_near_duplicates_and_rebuilds_from_jsonl(tmp_path)
 def test_one_word_changed_is_a_near_duplicate_in_generation_and_in_evaluate(monkeypatch, minhash):
     """A question that swaps one word ("two" for "2") shares few word 3-shingles (Jaccard 0.68) but most
     content words: generation rejects it, and evaluate's duplicate rate counts what generation rejects."""
-    from autodata.evaluate import duplicate_of
+    from autodata.evals.evaluate import duplicate_of
 
     if not minhash:
         monkeypatch.setitem(sys.modules, "datasketch", None)
@@ -263,7 +263,7 @@ async def test_dedup_is_off_by_default_in_the_library(tmp_path):
 
 
 def test_cli_budget_stops_then_the_same_command_with_more_budget_finishes(tmp_path, monkeypatch):
-    from autodata import cli
+    from autodata.cli import main as cli
     from autodata.evals.fake_openai_server import serve_in_thread
 
     monkeypatch.setenv("LANGSMITH_TRACING", "false")
@@ -298,7 +298,7 @@ def test_cli_budget_stops_then_the_same_command_with_more_budget_finishes(tmp_pa
 def test_live_progress_counts_events():
     from rich.console import Console
 
-    from autodata.cli import LiveProgress, ProgressPrinter, make_progress
+    from autodata.cli.main import LiveProgress, ProgressPrinter, make_progress
 
     budget = Budget()
     budget.reserve()
@@ -324,7 +324,7 @@ def test_live_progress_counts_events():
 def test_a_time_budget_stops_new_requests():
     import time as _time
 
-    from autodata.llm import Budget, BudgetExhausted
+    from autodata.llm.calls import Budget, BudgetExhausted
 
     budget = Budget(max_seconds=0.05)
     budget.reserve()  # within the time

@@ -7,10 +7,10 @@ import asyncio
 from fakes import FakeRegistry
 from langchain_core.messages import HumanMessage
 
-from autodata.cache import ResponseCache
-from autodata.config import RoleModel
-from autodata.limits import EndpointLimiter
-from autodata.llm import call_text
+from autodata.core.config import RoleModel
+from autodata.llm.cache import ResponseCache
+from autodata.llm.calls import call_text
+from autodata.llm.limits import EndpointLimiter
 
 
 async def test_cached_calls_replay_per_sample_and_cost_nothing(tmp_path):
@@ -63,8 +63,8 @@ async def test_limiter_requests_per_minute_uses_a_sliding_window():
 
 
 def test_roles_on_one_endpoint_share_a_limiter():
-    from autodata.config import load_models_config
-    from autodata.models import OpenAIModelRegistry
+    from autodata.core.config import load_models_config
+    from autodata.llm.models import OpenAIModelRegistry
 
     config = load_models_config(
         "openai", overrides=["all.base_url=http://127.0.0.1:9/v1", "all.max_parallel=4"], environ={}
@@ -78,12 +78,12 @@ def test_roles_on_one_endpoint_share_a_limiter():
 
 def test_embedded_models_share_the_cpu_one_request_at_a_time(monkeypatch):
     # two llama.cpp servers computing at once on 2 cores spin against each other: answering together they
-    # took 43-61 s with 2 threads each, one after the other about 20 s (autodata/local_server.py)
-    from autodata.config import load_models_config
-    from autodata.local_server import THREADS_ENV
-    from autodata.models import OpenAIModelRegistry
+    # took 43-61 s with 2 threads each, one after the other about 20 s (autodata/local/server.py)
+    from autodata.core.config import load_models_config
+    from autodata.llm.models import OpenAIModelRegistry
+    from autodata.local.server import THREADS_ENV
 
-    monkeypatch.setattr("autodata.local_server.usable_cpus", lambda: 2)
+    monkeypatch.setattr("autodata.local.server.usable_cpus", lambda: 2)
     monkeypatch.delenv(THREADS_ENV, raising=False)
     registry = OpenAIModelRegistry(load_models_config("local", environ={}))
     weak, strong = registry.limiter("weak_solver"), registry.limiter("strong_solver")
@@ -231,7 +231,7 @@ def test_the_cache_creates_nothing_until_a_reply_is_stored(tmp_path):
 
 
 def test_generate_against_an_unreachable_endpoint_leaves_no_run_directory(tmp_path, capsys):
-    from autodata.cli import main
+    from autodata.cli.main import main
 
     (tmp_path / "doc.md").write_text("An LRU cache evicts the least recently used key when it is full.")
     out = tmp_path / "run"

@@ -1,5 +1,5 @@
 """A unit whose rounds fail screening asks for its next challenger call behind units whose rounds reach the
-solvers (nodes/routing.py: rounds_screened_out, autodata/limits.py: the waiters' order)."""
+solvers (nodes/routing.py: rounds_screened_out, autodata/llm/limits.py: the waiters' order)."""
 
 from __future__ import annotations
 

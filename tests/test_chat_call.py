@@ -11,15 +11,15 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage
 from langchain_core.tracers.context import collect_runs
 
-from autodata.chat_call import unobserved
-from autodata.config import load_models_config
-from autodata.context import RunContext
-from autodata.documents import Document
+from autodata.core.config import load_models_config
+from autodata.core.context import RunContext
+from autodata.data.documents import Document
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
-from autodata.llm import call_structured, call_text, call_text_samples
-from autodata.models import OpenAIModelRegistry
-from autodata.nodes.schemas import RubricItemOut
-from autodata.runner import Runner
+from autodata.llm.calls import call_structured, call_text, call_text_samples
+from autodata.llm.chat_call import unobserved
+from autodata.llm.models import OpenAIModelRegistry
+from autodata.rules.schemas import RubricItemOut
+from autodata.run.runner import Runner
 
 FAKE_MODELS = Path(__file__).resolve().parent / "fake_models.toml"
 CHALLENGE = [
@@ -108,8 +108,8 @@ def test_tracing_on_takes_the_traced_path(monkeypatch):
 
 @pytest.mark.parametrize("durability", [None, "async"])
 def test_graph_runs_trace_every_llm_call_with_the_units_metadata(tmp_path, durability):
-    from autodata import aio
-    from autodata.cache import ResponseCache
+    from autodata.core import aio
+    from autodata.llm.cache import ResponseCache
 
     with serve_in_thread() as base_url:
         models = registry(base_url)

@@ -1,8 +1,8 @@
-"""Passages that document code (evals/code_passages.py)."""
+"""Passages that document code (autodata/rules/code_passages.py)."""
 
 from __future__ import annotations
 
-from autodata.evals.code_passages import callable_names, calls_any, without_comments
+from autodata.rules.code_passages import callable_names, calls_any, without_comments
 
 
 def test_callables_are_read_from_calls_and_backticked_names():
@@ -34,7 +34,7 @@ def test_comments_are_taken_out_of_what_the_student_sees():
 
 
 def test_several_printed_booleans_are_not_a_yes_no_answer():
-    from autodata.evals.grounding import check_answer_kind
+    from autodata.rules.grounding import check_answer_kind
 
     question = "What does the Python program above print?"
     assert check_answer_kind("True True False", question, "verifiable").passed
@@ -48,7 +48,7 @@ def test_a_method_is_found_in_the_class_the_document_names():
     import statistics
     import threading
 
-    from autodata.evals.code_passages import qualified_names
+    from autodata.rules.code_passages import qualified_names
 
     modules = [queue, statistics, threading]
     document = "# Semaphores\nThis class implements semaphore objects. The acquire() method blocks."

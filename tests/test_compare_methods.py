@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autodata.documents import load_documents
+from autodata.data.documents import load_documents
 from autodata.evals import compare_methods, corpus
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 

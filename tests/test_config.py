@@ -1,7 +1,7 @@
 import pytest
 
-from autodata.config import ROLES, ConfigError, load_models_config
-from autodata.models import EndpointUnavailable, OpenAIModelRegistry
+from autodata.core.config import ROLES, ConfigError, load_models_config
+from autodata.llm.models import EndpointUnavailable, OpenAIModelRegistry
 
 
 def test_local_profile_uses_embedded_models_per_role():
@@ -83,7 +83,7 @@ def test_no_model_is_built_until_asked(monkeypatch):
 def test_the_demo_works_on_its_documents_side_by_side_within_its_time_budget():
     # sequentially, the first two documents' rounds used up the budget before the third document (the one
     # whose results a small strong solver re-derives) had its second round
-    from autodata.cli import build_parser
+    from autodata.cli.main import build_parser
 
     demo = build_parser().parse_args(["demo"])
     assert demo.concurrency == 3 and demo.max_rounds == 5 and demo.budget_seconds == 540.0
@@ -97,7 +97,7 @@ def test_the_demo_works_on_its_documents_side_by_side_within_its_time_budget():
 def test_the_embedded_solvers_sample_at_one_low_temperature():
     # one temperature, so the weak-strong gap measures the models and not the sampler; low, because at 0.7
     # the 1.5B gave the roots of r^2 - 5r + 6 as "1 and 6" in 2 of 4 samples, at 0.3 in 0 of 4
-    from autodata.config import load_models_config
+    from autodata.core.config import load_models_config
 
     for profile in ("local", "local-small"):
         roles = load_models_config(profile, environ={}).roles

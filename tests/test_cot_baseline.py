@@ -8,12 +8,12 @@ from fakes import FakeRegistry
 from scripts import EVIDENCE, RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, rubric_judge
 from test_runner import ACCEPTED_FIELDS
 
-from autodata.cache import ResponseCache, cache_key
-from autodata.context import RunContext
-from autodata.documents import Document
+from autodata.core.context import RunContext
+from autodata.core.records import AcceptedRecord, RejectedRecord
+from autodata.data.documents import Document
 from autodata.graphs import cot_self_instruct
-from autodata.records import AcceptedRecord, RejectedRecord
-from autodata.runner import Runner
+from autodata.llm.cache import ResponseCache, cache_key
+from autodata.run.runner import Runner
 
 REASONING = "B is least recently used after A is touched again."
 
@@ -60,7 +60,7 @@ async def test_baseline_runs_through_the_runner_and_writes_the_same_records(tmp_
 
 
 async def test_candidates_of_one_prompt_are_distinct_cached_responses(tmp_path, monkeypatch):
-    import autodata.llm
+    import autodata.llm.calls
 
     keys = []
 
@@ -69,7 +69,7 @@ async def test_candidates_of_one_prompt_are_distinct_cached_responses(tmp_path, 
         keys.append((role, key))
         return key
 
-    monkeypatch.setattr(autodata.llm, "cache_key", recording_key)
+    monkeypatch.setattr(autodata.llm.calls, "cache_key", recording_key)
     models = registry()
     models.cache = ResponseCache(tmp_path / "responses.sqlite")
     runner = Runner(

@@ -5,14 +5,14 @@ import pytest
 from pydantic import ValidationError
 from scripts import item
 
-from autodata.llm import _response_format
+from autodata.llm.calls import _response_format
 from autodata.nodes.challenger import to_item
 from autodata.nodes.cot_challenger import (
     REASONING_MIN_CHARS,
     CotRubricItemOut,
     CotVerifiableItemOut,
 )
-from autodata.nodes.schemas import RubricItemOut, VerifiableItemOut
+from autodata.rules.schemas import RubricItemOut, VerifiableItemOut
 
 COT = [(CotVerifiableItemOut, VerifiableItemOut), (CotRubricItemOut, RubricItemOut)]
 REASONING = "After A, B, A the cache holds A and B; A was used last, so C evicts B."

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from autodata.diagrams import GRAPHS, ROOT, mermaid, render_readme
+from autodata.cli.diagrams import GRAPHS, ROOT, mermaid, render_readme
 
 
 def test_readme_and_docs_diagrams_are_current():

@@ -6,11 +6,11 @@ from fakes import FakeRegistry
 from scripts import RIGHT, items
 from test_graph import run, scripts
 
-from autodata.documents import load_documents
-from autodata.llm import parse_structured
+from autodata.data.documents import load_documents
+from autodata.llm.calls import parse_structured
+from autodata.local.sandbox import run_program
 from autodata.nodes.challenger import case_schema
 from autodata.prompts.loader import PromptError, load_examples, load_prompt
-from autodata.sandbox import run_program
 
 
 def test_bad_inputs_are_skipped_with_reasons(tmp_path):
@@ -41,10 +41,10 @@ def test_missing_placeholder_is_a_clear_error():
 
 
 def test_the_challenger_is_told_the_limits_the_code_enforces():
-    from autodata.context import RunContext
-    from autodata.evals.format_rules import CASE_WORDS, MAX_ANSWER_WORDS, RUBRIC_MAX, RUBRIC_MIN
+    from autodata.core.context import RunContext
     from autodata.nodes.challenger import item_prompt_values, item_schema
     from autodata.prompts.loader import load_prompt
+    from autodata.rules.format_rules import CASE_WORDS, MAX_ANSWER_WORDS, RUBRIC_MAX, RUBRIC_MIN
 
     for mode in ("rubric", "verifiable"):
         ctx = RunContext(mode=mode)

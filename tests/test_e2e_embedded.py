@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from autodata.records import AcceptedRecord, RejectedRecord
+from autodata.core.records import AcceptedRecord, RejectedRecord
 
 pytestmark = pytest.mark.embedded
 
@@ -32,7 +32,7 @@ For example, with a = 3 and r = 2 the terms are 3, 6, 12, 24, and the sum of the
 
 
 def _llama_servers() -> set[int]:
-    out = subprocess.run(["pgrep", "-f", "autodata.llama_serve"], capture_output=True, text=True).stdout
+    out = subprocess.run(["pgrep", "-f", "autodata.local.llama_serve"], capture_output=True, text=True).stdout
     return {int(p) for p in out.split()}
 
 

@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scripts import item
 
-from autodata.evals.equivalence import (
+from autodata.data.rewards import VerifiableReward, verifiable_reward
+from autodata.evals.evaluate import resolve_record
+from autodata.rules.equivalence import (
     FILLERS,
     HEDGES,
     NEGATIONS,
     OPTIONS,
     answers_equivalent,
 )
-from autodata.evaluate import resolve_record
-from autodata.rewards import VerifiableReward, verifiable_reward
 
 RESERVED = NEGATIONS | OPTIONS | HEDGES | FILLERS | {"the", "an", "and", "can", "will"}
 word = st.text(string.ascii_lowercase, min_size=3, max_size=8).filter(lambda w: w not in RESERVED)
@@ -195,7 +195,7 @@ def test_the_reward_fences_the_completion_for_the_judge_as_the_judge_node_does()
 
 
 def test_the_rubric_reward_fences_the_completion_too():
-    from autodata.rewards import RubricReward
+    from autodata.data.rewards import RubricReward
 
     verdicts = {"scores": [{"criterion_id": 1, "verdict": "unmet"}], "failure_modes": ""}
     registry = FakeRegistry({"judge": [verdicts]})
@@ -225,7 +225,7 @@ REASON_QUESTION = "What explains the fact that the gain was smallest when all re
     ],
 )
 def test_an_answer_in_none_of_the_references_words_is_different_without_the_judge(answer):
-    from autodata.evals.equivalence import misses_every_key_word
+    from autodata.rules.equivalence import misses_every_key_word
 
     assert misses_every_key_word(PAGED_REFERENCE, answer, PAGED_QUESTION)
 
@@ -245,7 +245,7 @@ def test_an_answer_in_none_of_the_references_words_is_different_without_the_judg
 def test_an_answer_sharing_a_content_word_or_about_a_number_or_formula_is_left_to_the_judge(
     reference, question, answer
 ):
-    from autodata.evals.equivalence import misses_every_key_word
+    from autodata.rules.equivalence import misses_every_key_word
 
     assert not misses_every_key_word(reference, answer, question)
 
@@ -255,7 +255,7 @@ _prose = st.lists(st.sampled_from(string.ascii_lowercase), min_size=4, max_size=
 
 @given(st.lists(_prose, min_size=1, max_size=6), st.lists(_prose, max_size=6), st.lists(_prose, max_size=6))
 def test_a_candidate_that_repeats_the_reference_is_never_different_by_key_words(reference, question, filler):
-    from autodata.evals.equivalence import misses_every_key_word
+    from autodata.rules.equivalence import misses_every_key_word
 
     ref = " ".join(reference)
     assert not misses_every_key_word(ref, " ".join([*filler, ref, *filler]), " ".join(question))
@@ -279,7 +279,7 @@ ROOTS_QUESTION = "What are the roots of the characteristic equation r^2 - 5r + 6
     ],
 )
 def test_an_answer_with_some_of_the_references_numbers_is_different(answer, verdict):
-    from autodata.evals.equivalence import code_verdict
+    from autodata.rules.equivalence import code_verdict
 
     assert code_verdict("roots 2 and 3", answer, ROOTS_QUESTION) is verdict
 
@@ -294,7 +294,7 @@ def test_an_answer_with_some_of_the_references_numbers_is_different(answer, verd
 def test_the_numbers_rule_is_different_only_for_an_answer_that_leaves_numbers_out(
     numbers, noun, filler, data
 ):
-    from autodata.evals.equivalence import states_part_of_the_numbers
+    from autodata.rules.equivalence import states_part_of_the_numbers
 
     reference = f"{noun} " + " and ".join(map(str, numbers))
     question = f"What are the {noun} of the {' '.join(filler) or 'case'}?"

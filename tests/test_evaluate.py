@@ -10,10 +10,10 @@ from fakes import FakeRegistry
 from rich.console import Console
 from scripts import RIGHT, WRONG, item, rubric_judge
 
-from autodata import evaluate_cli
+from autodata.cli import evaluate as evaluate_cli
 from autodata.evals import langsmith_evaluators as ls
+from autodata.evals.evaluate import bootstrap_ci, duplicate_of, evaluate_runs, render_table
 from autodata.evals.fake_openai_server import serve_in_thread
-from autodata.evaluate import bootstrap_ci, duplicate_of, evaluate_runs, render_table
 
 LEAKY_ANSWER = "Key B is evicted because A was used more recently than B."
 Q1 = "Which key does a full LRU cache of size two evict when it sees A, B, A, C?"

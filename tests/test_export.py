@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from autodata import export_cli
-from autodata.export import ExportError, export, split_records
-from autodata.records import AcceptedRecord, Source
+from autodata.cli import export as export_cli
+from autodata.core.records import AcceptedRecord, Source
+from autodata.data.export import ExportError, export, split_records
 
 RUBRIC = [
     {"id": 1, "description": "Names key B as the evicted key", "points": 3},
@@ -157,7 +157,7 @@ def test_cli_module(run_dir, tmp_path, capsys):
 
 
 def test_one_reader_of_run_files_skips_torn_lines_other_values_and_repeated_ids(tmp_path):
-    from autodata.records import read_accepted, read_records
+    from autodata.core.records import read_accepted, read_records
 
     path = tmp_path / "accepted.jsonl"
     good = {"id": "a", "question": "Q?"}

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from autodata import export_cli, langsmith_export
-from autodata.export import ExportError
+from autodata.cli import export as export_cli
+from autodata.data import langsmith_export
+from autodata.data.export import ExportError
 
 
 def record(i: int, mode: str = "rubric") -> dict:

@@ -15,14 +15,14 @@ import httpx
 import pytest
 from langchain_core.messages import HumanMessage
 
-from autodata.config import ROLES, load_models_config
-from autodata.context import RunContext
-from autodata.documents import Document, load_documents
+from autodata.core.config import ROLES, load_models_config
+from autodata.core.context import RunContext
+from autodata.data.documents import Document, load_documents
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
-from autodata.llm import call_structured, call_text
-from autodata.models import OpenAIModelRegistry
-from autodata.nodes.schemas import RubricItemOut
-from autodata.runner import FINISHED, Runner
+from autodata.llm.calls import call_structured, call_text
+from autodata.llm.models import OpenAIModelRegistry
+from autodata.rules.schemas import RubricItemOut
+from autodata.run.runner import FINISHED, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_MODELS = ROOT / "tests" / "fake_models.toml"

@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.windows import focus_windows
+from autodata.rules.windows import focus_windows
 
 STATUTE = """# A statute
 
@@ -62,7 +62,7 @@ def test_passages_do_not_overlap_and_respect_the_size(paragraphs, size):
 
 def test_a_case_item_rests_on_its_whole_passage_and_keeps_its_solution():
     from autodata.nodes.challenger import to_item
-    from autodata.nodes.schemas import CaseItemOut
+    from autodata.rules.schemas import CaseItemOut
 
     passage = (
         "Section 4. A landlord must return the deposit within 14 days after the tenancy ends, less unpaid\n"
@@ -112,10 +112,10 @@ def test_interactive_session_examples_are_code_not_passages():
 def test_a_case_built_on_the_worked_example_is_rejected_in_code_before_the_verifier():
     from types import SimpleNamespace
 
-    from autodata.evals.grounding import case_of
     from autodata.nodes.challenger import case_example, to_item
-    from autodata.nodes.schemas import CaseItemOut
     from autodata.nodes.verifier import coded_checks
+    from autodata.rules.grounding import case_of
+    from autodata.rules.schemas import CaseItemOut
 
     passage = "Section 4. A landlord must return the deposit within 14 days after the tenancy ends."
     ctx = SimpleNamespace(mode="verifiable", prompts_dir=None, candidates=1)

@@ -7,7 +7,7 @@ from fakes import FakeRegistry, server_error
 from langgraph.checkpoint.memory import InMemorySaver
 from scripts import EVIDENCE, RIGHT, VERIFIER_FAIL, VERIFIER_PASS, WRONG, item, items, rubric_judge
 
-from autodata.context import RunContext
+from autodata.core.context import RunContext
 from autodata.graphs.self_instruct import build_graph
 
 DOC = "LRU caches evict the least recently used key when they are full. " + EVIDENCE

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.evals.grounding import (
+from autodata.rules.grounding import (
     check_answer_kind,
     check_case_uses_passage,
     check_context_carries_evidence,
@@ -168,7 +168,7 @@ def test_check_grounding_runs_every_rule():
 
 
 def test_the_context_opens_with_the_source_sentences_the_evidence_quotes():
-    from autodata.evals.grounding import grounded_context, quoted_sentences
+    from autodata.rules.grounding import grounded_context, quoted_sentences
 
     cut = "Notice given by the landlord must be at least two full rental periods long, exc"  # cut at a limit
     assert quoted_sentences([cut], SOURCE) == [

@@ -13,7 +13,7 @@ import sys
 import pytest
 from test_export import record
 
-from autodata import cli
+from autodata.cli import main as cli
 from autodata.evals import grpo_smoke
 
 

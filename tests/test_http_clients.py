@@ -8,10 +8,11 @@ import asyncio
 import pytest
 from langchain_core.messages import HumanMessage
 
-from autodata import aio, http_clients
+from autodata.core import aio
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
-from autodata.llm import call_structured, call_text
-from autodata.nodes.schemas import VerifierOut
+from autodata.llm import http_clients
+from autodata.llm.calls import call_structured, call_text
+from autodata.rules.schemas import VerifierOut
 from tests.test_fake_server import fake_registry
 
 QUESTION = [HumanMessage("# Question\nWhich key does an LRU cache evict?")]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autodata import documents as documents_module
-from autodata.documents import Document, load_documents, split_sections
+from autodata.data import documents as documents_module
+from autodata.data.documents import Document, load_documents, split_sections
 
 
 def make_pdf(path: Path, lines: list[str]) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from autodata.config import ROLES, endpoint_env
+from autodata.core.config import ROLES, endpoint_env
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 
 pytest.importorskip("langgraph_api", reason="needs langgraph-cli[inmem] (the dev extra)")
@@ -183,12 +183,12 @@ async def test_server_dispatch_writes_the_same_files_as_an_in_process_run(
 ):
     import json
 
-    from autodata.config import load_models_config
-    from autodata.context import RunContext
-    from autodata.documents import load_documents
-    from autodata.models import OpenAIModelRegistry
-    from autodata.remote import RemoteRunner
-    from autodata.runner import Runner
+    from autodata.core.config import load_models_config
+    from autodata.core.context import RunContext
+    from autodata.data.documents import load_documents
+    from autodata.llm.models import OpenAIModelRegistry
+    from autodata.run.remote import RemoteRunner
+    from autodata.run.runner import Runner
 
     _, base_url = fake_models
     loaded = load_documents([str(ROOT / "examples")])

@@ -1,7 +1,7 @@
 import pytest
 
-from autodata.llm import MalformedOutput, extract_json_object, grammar_schema, parse_structured
-from autodata.nodes.schemas import RubricItemOut, RubricJudgeOut, VerifierOut
+from autodata.llm.calls import MalformedOutput, extract_json_object, grammar_schema, parse_structured
+from autodata.rules.schemas import RubricItemOut, RubricJudgeOut, VerifierOut
 
 
 def test_extracts_json_from_fences_prose_and_raw_newlines():
@@ -51,8 +51,8 @@ def _keys(value) -> set[str]:
 def test_one_sentence_answers_are_a_grammar_pattern_for_llama_cpp_only():
     import re
 
-    from autodata.evals.format_rules import check_format
-    from autodata.llm import GRAMMAR_PATTERN, _response_format, _tool
+    from autodata.llm.calls import GRAMMAR_PATTERN, _response_format, _tool
+    from autodata.rules.format_rules import check_format
 
     grammar = _response_format("json_object_schema", RubricItemOut)["schema"]
     answer = grammar["properties"]["answer"]
@@ -78,8 +78,8 @@ def test_grammar_with_the_answer_pattern_compiles_in_llama_cpp():
     import json
 
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
-    from autodata.llm import _response_format
-    from autodata.nodes.schemas import VerifiableItemOut
+    from autodata.llm.calls import _response_format
+    from autodata.rules.schemas import VerifiableItemOut
 
     for schema in (RubricItemOut, VerifiableItemOut):
         grammar = _response_format("json_object_schema", schema)["schema"]
@@ -91,7 +91,7 @@ def test_one_sentence_grammar_admits_escaped_quotes_and_latex_but_not_two_senten
     import json
     import re
 
-    from autodata.nodes.schemas import ONE_SENTENCE
+    from autodata.rules.schemas import ONE_SENTENCE
 
     pattern = ONE_SENTENCE.format(low=1, high=120)
     raw = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from autodata import local_models
-from autodata.local_models import (
+from autodata.local import models as local_models
+from autodata.local.models import (
     EMBEDDED_MODELS,
     EmbeddedModel,
     LocalModelsUnavailable,
@@ -197,7 +197,7 @@ def test_watchdog_exits_when_parent_dies(tmp_path):
         """
         import os, subprocess, sys, time
         subprocess.Popen([sys.executable, "-c",
-            "import os, sys, time; from autodata.llama_serve import start_watchdog; "
+            "import os, sys, time; from autodata.local.llama_serve import start_watchdog; "
             "start_watchdog(int(sys.argv[1]), 0.1); print(os.getpid(), flush=True); time.sleep(60)",
             str(os.getpid())])
         time.sleep(60)
@@ -243,7 +243,7 @@ def test_installed_parts_of_the_1_5b_model_add_up_to_its_size():
 def test_smollm2_chat_through_pool():
     from langchain_openai import ChatOpenAI
 
-    from autodata.local_server import LocalServerPool
+    from autodata.local.server import LocalServerPool
 
     pool = LocalServerPool()
     try:
@@ -278,7 +278,7 @@ def test_kill_9_of_parent_leaves_no_orphan_server():
     code = textwrap.dedent(
         """
         import time
-        from autodata.local_server import get_local_pool
+        from autodata.local.server import get_local_pool
         pool = get_local_pool()
         pool.base_url("smollm2-135m")
         print(pool.running()["smollm2-135m"].pid, flush=True)
@@ -306,7 +306,7 @@ def test_pool_restarts_a_crashed_server_on_the_same_port():
 
     import httpx
 
-    from autodata.local_server import LocalServerPool
+    from autodata.local.server import LocalServerPool
 
     pool = LocalServerPool()
     try:

@@ -10,9 +10,10 @@ import sys
 import pytest
 from rich.console import Console
 
-from autodata import doctor, local_server
-from autodata.local_models import EMBEDDED_MODELS, EmbeddedModel
-from autodata.local_server import (
+from autodata.local import doctor
+from autodata.local import server as local_server
+from autodata.local.models import EMBEDDED_MODELS, EmbeddedModel
+from autodata.local.server import (
     EXTRA_BUFTS_ENV,
     ExtraBufts,
     LocalServer,
@@ -115,7 +116,7 @@ def test_run_probe_reads_the_child_outcome(monkeypatch, tmp_path, returncode, st
 
 def test_install_extra_bufts_sets_the_llama_cpp_default(monkeypatch):
     C = pytest.importorskip("llama_cpp.llama_cpp", reason="needs the local extra")
-    from autodata.llama_serve import install_extra_bufts
+    from autodata.local.llama_serve import install_extra_bufts
 
     monkeypatch.setattr(C, "llama_model_default_params", C.llama_model_default_params)  # undone after
     install_extra_bufts(False)
@@ -225,9 +226,9 @@ def test_a_server_killed_while_loading_is_reported_by_its_signal(fake, monkeypat
 async def test_a_crash_looping_server_stops_the_call_with_one_clear_error(fake, monkeypatch):
     from langchain_core.messages import HumanMessage
 
-    from autodata.config import ModelsConfig, RoleModel
-    from autodata.llm import call_text
-    from autodata.models import OpenAIModelRegistry
+    from autodata.core.config import ModelsConfig, RoleModel
+    from autodata.llm.calls import call_text
+    from autodata.llm.models import OpenAIModelRegistry
 
     pool = LocalServerPool(command=fake("sigill"), log_dir=fake.logs, max_crashes=3)
     monkeypatch.setattr(local_server, "_POOL", pool)
@@ -261,9 +262,9 @@ def test_crashes_outside_the_window_do_not_count(fake):
 async def test_runner_stops_and_raises_when_an_embedded_server_keeps_crashing(tmp_path):
     from fakes import FakeRegistry
 
-    from autodata.context import RunContext
-    from autodata.documents import Document
-    from autodata.runner import Runner
+    from autodata.core.context import RunContext
+    from autodata.data.documents import Document
+    from autodata.run.runner import Runner
 
     report = "embedded model server 'fake' crashed 3 times within 300 s (killed by SIGILL)\nlog tail"
     registry = FakeRegistry({"challenger": [LocalServerCrashed(report)]})
@@ -300,7 +301,7 @@ def test_doctor_reports_a_crashing_model_with_its_log_and_exit_code_1(fake):
 
 
 def test_models_command_no_run_keeps_the_status_table(capsys):
-    from autodata.cli import main
+    from autodata.cli.main import main
 
     assert main(["models", "--no-run"]) == 0
     assert "Embedded models" in capsys.readouterr().out

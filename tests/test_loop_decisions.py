@@ -10,11 +10,11 @@ from scripts import EVIDENCE, QUESTIONS, RIGHT, WRONG, item, items
 from test_graph import run as run_graph
 from test_graph import scripts
 
-from autodata.context import RunContext
-from autodata.dedup import DuplicateIndex
+from autodata.core.context import RunContext
 from autodata.nodes.feedback import group_attempts
 from autodata.prompts.loader import load_lines
-from autodata.windows import focus_windows
+from autodata.rules.dedup import DuplicateIndex
+from autodata.rules.windows import focus_windows
 
 DOC = "LRU caches evict the least recently used key when they are full. " + EVIDENCE
 
@@ -217,8 +217,8 @@ async def test_a_unit_that_gives_up_its_second_item_keeps_the_first():
 
 
 async def test_runner_writes_every_accepted_item_of_a_unit(tmp_path):
-    from autodata.documents import Document
-    from autodata.runner import Runner
+    from autodata.data.documents import Document
+    from autodata.run.runner import Runner
 
     registry = FakeRegistry(scripts(challenger=items(2)))
     context = RunContext(models=registry, samples=2, max_rounds=2, items_per_unit=2, dedup_threshold=0.8)

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
 import autodata.nodes.meta_nodes as meta_nodes
-from autodata.context import RunContext
-from autodata.documents import Document
+from autodata.cli.optimize import optimize
+from autodata.core.context import RunContext
+from autodata.core.meta_state import MetaContext
+from autodata.data.documents import Document
 from autodata.graphs.meta_optimize import graph as studio_graph
-from autodata.meta_state import MetaContext
 from autodata.nodes.meta_guardrails import (
     GuardrailError,
     apply_part_edit,
@@ -25,7 +26,6 @@ from autodata.nodes.meta_guardrails import (
     required_placeholders,
 )
 from autodata.nodes.meta_store import package_prompts, read_iterations
-from autodata.optimize_cli import optimize
 
 SEED_PROMPTS = package_prompts()
 BETTER = "\nAlways ask about a longer access sequence so that a shallow reader gets it wrong; MAGIC-HARD.\n"
@@ -286,7 +286,7 @@ def test_studio_graph_has_parallel_evaluation():
 def test_cli_parser_and_plot(tmp_path):
     import argparse
 
-    from autodata.optimize_cli import add_parser, run
+    from autodata.cli.optimize import add_parser, run
 
     sub = argparse.ArgumentParser(prog="autodata").add_subparsers(dest="command")
     add_parser(sub)
@@ -298,8 +298,8 @@ def test_cli_parser_and_plot(tmp_path):
 
 
 def test_meta_registry_maps_analyzer_and_editor_on_a_real_registry():
-    from autodata.config import load_models_config
-    from autodata.models import OpenAIModelRegistry
+    from autodata.core.config import load_models_config
+    from autodata.llm.models import OpenAIModelRegistry
     from autodata.nodes.meta_nodes import MetaRegistry
 
     config = load_models_config("openai", overrides=["all.max_parallel=2"], environ={})

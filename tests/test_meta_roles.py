@@ -2,8 +2,8 @@
 
 import pytest
 
-from autodata.config import ROLES, ConfigError, load_models_config
-from autodata.models import OpenAIModelRegistry
+from autodata.core.config import ROLES, ConfigError, load_models_config
+from autodata.llm.models import OpenAIModelRegistry
 from autodata.nodes.meta_nodes import MetaRegistry
 
 CONFIG = """

@@ -23,12 +23,12 @@ import pytest
 from fakes import FakeRegistry
 from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
-from autodata.checkpointers import describe
-from autodata.context import RunContext
-from autodata.documents import Document
-from autodata.records import JsonlWriter, RejectedRecord, Source
-from autodata.runner import Runner
-from autodata.status import StatusError, run_status
+from autodata.core.context import RunContext
+from autodata.core.records import JsonlWriter, RejectedRecord, Source
+from autodata.data.documents import Document
+from autodata.run.checkpointers import describe
+from autodata.run.runner import Runner
+from autodata.run.status import StatusError, run_status
 
 TESTS_DIR = Path(__file__).parent
 
@@ -120,7 +120,7 @@ def read(path: Path) -> list[dict]:
 
 
 async def claim_rows(url: str, out: Path) -> list[dict]:
-    from autodata.claims import ClaimTable, run_id
+    from autodata.run.claims import ClaimTable, run_id
 
     async with ClaimTable(url, run_id(out)) as claims:
         return await claims.rows()
@@ -164,7 +164,7 @@ async def test_postgres_run_accepts_items_and_resumes(postgres_url, tmp_path):
 
 
 async def test_dead_workers_claims_are_taken_over_and_live_ones_waited_for(postgres_url, tmp_path):
-    from autodata.claims import ClaimTable, run_id
+    from autodata.run.claims import ClaimTable, run_id
 
     out = tmp_path / "run"
     dead, live = docs(tmp_path, 2)
@@ -193,8 +193,8 @@ async def test_dead_workers_claims_are_taken_over_and_live_ones_waited_for(postg
 
 
 async def test_workers_of_a_run_share_one_budget(postgres_url, tmp_path):
-    from autodata.llm import Budget, BudgetExhausted
-    from autodata.shared_budget import SharedBudget
+    from autodata.llm.calls import Budget, BudgetExhausted
+    from autodata.run.shared_budget import SharedBudget
 
     run = f"budget-{uuid.uuid4().hex}"
     first, second = Budget(max_calls=10), Budget(max_calls=10)
@@ -228,7 +228,7 @@ async def test_workers_of_a_run_share_one_budget(postgres_url, tmp_path):
     models.budget = Budget(max_calls=1000)
     summary = await Runner(out, ctx(models=models), checkpointer=postgres_url).run(docs(tmp_path, 2))
     assert summary.accepted == 2
-    from autodata.claims import run_id
+    from autodata.run.claims import run_id
 
     async with SharedBudget(postgres_url, run_id(out), Budget()) as view:
         assert view.budget.others_calls == models.budget.calls > 0

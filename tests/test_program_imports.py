@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from autodata.program_imports import with_imports
-from autodata.sandbox import run_program
+from autodata.local.program_imports import with_imports
+from autodata.local.sandbox import run_program
 
 
 def test_a_called_name_gets_the_import_of_the_module_that_defines_it():
@@ -65,7 +65,7 @@ def test_a_name_bound_in_an_inner_scope_counts_as_bound():
 
 
 def test_every_allowed_module_has_a_place_in_the_import_order():
-    from autodata.program_imports import IMPORT_ORDER
-    from autodata.sandbox import ALLOWED_MODULES
+    from autodata.local.program_imports import IMPORT_ORDER
+    from autodata.local.sandbox import ALLOWED_MODULES
 
     assert sorted(IMPORT_ORDER) == sorted(ALLOWED_MODULES)

@@ -79,7 +79,7 @@ async def test_a_program_that_prints_a_fixed_text_is_rejected():
 
 
 def test_a_programs_comment_quoting_the_passage_is_no_use_of_it():
-    from autodata.evals.grounding import check_case_uses_passage, worked_solution
+    from autodata.rules.grounding import check_case_uses_passage, worked_solution
 
     passage = "In the event of termination, licences validly granted before termination shall survive."
     case = "John's agreement is valid until June 30, 2025."
@@ -112,7 +112,7 @@ async def test_a_value_the_question_states_is_given():
 
 
 def test_the_report_shows_a_program_item_s_program_as_code():
-    from autodata.report_units import item_fields
+    from autodata.evals.report_units import item_fields
 
     fields = dict(item_fields({"question": "q?", "answer": "1 key", "program": "x = 1 < 2\nprint(x)"}))
     assert fields["solution"] == "<pre>x = 1 &lt; 2\nprint(x)</pre>"

@@ -1,11 +1,11 @@
-"""An answer program computes with the values its item's context gives (evals/program_values.py)."""
+"""An answer program computes with the values its item's context gives (autodata/rules/program_values.py)."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.evals.program_values import context_numbers, prints_fixed_text, values_not_given
+from autodata.rules.program_values import context_numbers, prints_fixed_text, values_not_given
 
 
 def test_invented_values_are_named():

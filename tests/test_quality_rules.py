@@ -1,6 +1,6 @@
-from autodata.evals.equivalence import answers_equivalent, extract_final_answer
-from autodata.evals.format_rules import check_format
-from autodata.evals.leakage import check_leakage
+from autodata.rules.equivalence import answers_equivalent, extract_final_answer
+from autodata.rules.format_rules import check_format
+from autodata.rules.leakage import check_leakage
 
 CONTEXT = (
     "Inference servers batch requests. Continuous batching schedules at the granularity of one "
@@ -130,7 +130,7 @@ def test_equivalence_by_normalisation_and_symbols():
 
 
 def test_a_case_answer_keeps_its_result_and_leaves_the_reasons_to_its_solution():
-    from autodata.evals.format_rules import answer_core
+    from autodata.rules.format_rules import answer_core
 
     assert answer_core("$100, because the landlord must return the deposit within 14 days.") == "$100"
     recall = "Two full rental periods long, as stated in the source."
@@ -143,7 +143,7 @@ def test_a_case_answer_keeps_its_result_and_leaves_the_reasons_to_its_solution()
 
 def test_a_case_item_answer_is_cut_to_its_result():
     from autodata.nodes.challenger import to_item
-    from autodata.nodes.schemas import CaseItemOut
+    from autodata.rules.schemas import CaseItemOut
 
     parsed = CaseItemOut(
         context="A landlord holds a $100 deposit and returns it 20 days late; the tenant gave no address.",

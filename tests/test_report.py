@@ -18,9 +18,9 @@ pytest.importorskip("matplotlib")
 
 from fake_run import ACCEPTED_QUESTION, ADVICE, FORMAT_QUESTION, QUALITY_QUESTION, TOO_EASY_QUESTION
 
-from autodata import report_cli
-from autodata.report import build_report, write_report
-from autodata.trajectory import read_trajectories
+from autodata.cli import report as report_cli
+from autodata.evals.report import build_report, write_report
+from autodata.evals.trajectory import read_trajectories
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 needs_chromium = pytest.mark.skipif(

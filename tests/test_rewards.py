@@ -6,8 +6,8 @@ import inspect
 
 from fakes import FakeRegistry
 
-from autodata.evals.equivalence import code_verdict
-from autodata.rewards import RubricReward, VerifiableReward, completion_text, verifiable_reward
+from autodata.data.rewards import RubricReward, VerifiableReward, completion_text, verifiable_reward
+from autodata.rules.equivalence import code_verdict
 
 RUBRIC = [
     {"id": 1, "description": "Names key B as the evicted key", "points": 3},
@@ -147,7 +147,7 @@ def test_rewards_over_an_exported_grpo_dataset(tmp_path):
 
     from datasets import load_from_disk
 
-    from autodata.export import export
+    from autodata.data.export import export
 
     run = tmp_path / "run"
     run.mkdir()

@@ -7,10 +7,10 @@ import json
 from fakes import FakeRegistry
 from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
-from autodata.context import RunContext
-from autodata.documents import Document
-from autodata.records import AcceptedRecord, RejectedRecord
-from autodata.runner import Runner
+from autodata.core.context import RunContext
+from autodata.core.records import AcceptedRecord, RejectedRecord
+from autodata.data.documents import Document
+from autodata.run.runner import Runner
 
 ACCEPTED_FIELDS = {
     "id",
@@ -119,7 +119,7 @@ async def test_interrupted_document_continues_from_its_checkpoint(tmp_path, monk
 async def test_status_reads_a_finished_run(tmp_path):
     import asyncio
 
-    from autodata.status import run_status
+    from autodata.run.status import run_status
 
     out = tmp_path / "run"
     await Runner(out, RunContext(models=registry()), concurrency=2).run(docs(tmp_path, 2))
@@ -165,7 +165,7 @@ async def test_a_rejected_round_records_the_feedback_sent_into_the_next_round(tm
 
 
 def test_feedback_next_of_the_last_round_of_a_stopped_unit_is_the_state_s_feedback():
-    from autodata.runner import rejected_records
+    from autodata.run.runner import rejected_records
 
     def round_(n):
         return {

@@ -1,4 +1,4 @@
-"""The answer-program sandbox (autodata/sandbox.py): what may run, and what a run gives back."""
+"""The answer-program sandbox (autodata/local/sandbox.py): what may run, and what a run gives back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from autodata.sandbox import ProgramRejected, run_program, screen_program
+from autodata.local.sandbox import ProgramRejected, run_program, screen_program
 
 
 def run(source: str, timeout: float = 5.0):

@@ -7,8 +7,8 @@ import json
 import pytest
 from fake_run import ACCEPTED_QUESTION, ADVICE, FORMAT_QUESTION, QUALITY_QUESTION, TOO_EASY_QUESTION
 
-from autodata.cli import main
-from autodata.trajectory import read_trajectories
+from autodata.cli.main import main
+from autodata.evals.trajectory import read_trajectories
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fakes import FakeRegistry
 
-from autodata import taxonomy_cli
+from autodata.cli import taxonomy as taxonomy_cli
 from autodata.graphs.taxonomy import build_graph
 from autodata.nodes.taxonomy import (
     TaxonomyContext,
@@ -181,9 +181,9 @@ async def test_empty_run():
 def test_cli_writes_taxonomy_json(tmp_path, monkeypatch):
     run = write_run(tmp_path, records(7))
     registry = FakeRegistry({"judge": [judge_reply]})
-    import autodata.cli_support
+    import autodata.cli.support
 
-    monkeypatch.setattr(autodata.cli_support, "OpenAIModelRegistry", lambda config, **services: registry)
+    monkeypatch.setattr(autodata.cli.support, "OpenAIModelRegistry", lambda config, **services: registry)
     registry.preflight = lambda: None
     parser = argparse.ArgumentParser()
     taxonomy_cli.add_parser(parser.add_subparsers(dest="command"))

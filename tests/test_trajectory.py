@@ -7,8 +7,8 @@ import json
 import pytest
 from fake_run import ACCEPTED_QUESTION, ADVICE, FORMAT_QUESTION, QUALITY_QUESTION, TOO_EASY_QUESTION
 
-from autodata.report import ReportError
-from autodata.trajectory import find_units, read_trajectories, unit_trajectories
+from autodata.evals.report import ReportError
+from autodata.evals.trajectory import find_units, read_trajectories, unit_trajectories
 
 
 def test_units_and_their_rounds_in_order(fake_run):

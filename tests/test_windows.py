@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from autodata.windows import reflow, source_windows, window_for
+from autodata.rules.windows import reflow, source_windows, window_for
 
 paragraph = st.text(alphabet="abcdefgh .", min_size=1, max_size=400).filter(lambda p: p.strip())
 

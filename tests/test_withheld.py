@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autodata.evals.grounding import check_grounding
-from autodata.evals.leakage import check_leakage
-from autodata.evals.withheld import chosen_result, copied_from, result_spans, withhold, works_something_out
 from autodata.nodes.challenger import to_item
-from autodata.nodes.schemas import WithheldItemOut
+from autodata.rules.grounding import check_grounding
+from autodata.rules.leakage import check_leakage
+from autodata.rules.schemas import WithheldItemOut
+from autodata.rules.withheld import chosen_result, copied_from, result_spans, withhold, works_something_out
 
 RECURRENCE = (
     "A sequence satisfies a linear recurrence when each term is a fixed combination of the previous terms.\n"
@@ -114,8 +114,8 @@ def test_the_withheld_context_never_contains_the_result(before, middle, result):
 
 
 def test_the_verifier_cannot_overrule_a_result_code_found_in_the_source():
-    from autodata.nodes.schemas import VerifierOut
     from autodata.nodes.verifier import decided_in_code, verifier_checks
+    from autodata.rules.schemas import VerifierOut
 
     withheld = decided_in_code({"kind": "withheld"}, "rubric")
     case = decided_in_code({"kind": "case", "solution": "It is the rule.", "answer": "9 days"}, "verifiable")
@@ -127,7 +127,7 @@ def test_the_verifier_cannot_overrule_a_result_code_found_in_the_source():
 
 
 def test_a_withheld_rubric_item_is_graded_on_one_criterion_code_writes_from_the_result():
-    from autodata.evals.format_rules import check_format
+    from autodata.rules.format_rules import check_format
 
     parsed = WithheldItemOut(question="What are the roots of the characteristic equation?", question_type="x")
     item = to_item(parsed, RECURRENCE, "roots 2 and 3", mode="rubric")
@@ -140,8 +140,8 @@ def test_a_withheld_rubric_item_is_graded_on_one_criterion_code_writes_from_the_
 
 
 def test_a_result_given_as_a_reason_is_asked_for_by_code_about_the_fact_it_explains():
-    from autodata.evals.withheld import reason_fact, relation_of
     from autodata.nodes.challenger import reason_question
+    from autodata.rules.withheld import reason_fact, relation_of
 
     because = "The gain was smallest when all requests were alike, because then sequences finish."
     assert relation_of(because, "sequences finish") == "reason"
@@ -190,8 +190,8 @@ def test_a_formula_a_passage_states_as_what_something_is_or_has_is_a_result():
 
 
 def test_an_equation_for_a_named_quantity_is_asked_for_by_code_when_the_context_does_not_define_it():
-    from autodata.evals.withheld import formula_subject
     from autodata.nodes.challenger import formula_question
+    from autodata.rules.withheld import formula_subject
 
     summed = "Multiplying the recurrence by x^n and summing gives G(x) - 1 = 2x G(x) + x/(1 - x)."
     assert formula_subject("G(x) = 1/((1 - x)(1 - 2x))", summed) == "G(x)"
@@ -208,8 +208,8 @@ def test_an_equation_for_a_named_quantity_is_asked_for_by_code_when_the_context_
 
 
 def test_a_consequence_in_words_is_asked_for_by_code_about_the_fact_it_follows_from():
-    from autodata.evals.withheld import consequence_premise
     from autodata.nodes.challenger import CONSEQUENCE_TYPE, code_question
+    from autodata.rules.withheld import consequence_premise
 
     # the 1.5B, asked for this one, wrote "What does the passage suggest about the effect of paging ...?"
     paged = (
