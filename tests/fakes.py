@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +14,9 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-from autodata.core.config import RoleModel
-from autodata.llm.models import RegistryServices
+from autodata.core.config import RoleModel, load_models_config
+from autodata.core.records import AcceptedRecord, Source
+from autodata.llm.models import OpenAIModelRegistry, RegistryServices
 
 Reply = str | dict | Exception | Callable[[list[BaseMessage]], Any]
 
@@ -98,3 +100,45 @@ class FakeRegistry(RegistryServices):
     def prompts(self, role: str) -> list[str]:
         """Every prompt the role was sent, as one string each."""
         return ["\n".join(str(m.content) for m in msgs) for msgs in self.models[role].seen]
+
+
+RUBRIC = [  # an accepted record's rubric (record below)
+    {"id": 1, "description": "Names key B as the evicted key", "points": 3},
+    {"id": 2, "description": "Claims A is evicted", "points": -2},
+]
+
+
+def record(i: int, mode: str = "rubric", path: str | None = None, **over) -> dict:
+    """Accepted record number ``i`` as it stands in accepted.jsonl."""
+    data = AcceptedRecord(
+        id=f"doc-{i:04d}",
+        source=Source(path=path or f"docs/doc{i}.md", span=[0, 100]),
+        mode=mode,
+        preset=mode,
+        question=f"Question {i}?",
+        context=f"Context {i}: an LRU cache of size two.",
+        answer="12" if mode == "verifiable" else "Key B is evicted because A was used more recently.",
+        rubric=RUBRIC if mode == "rubric" else [],
+        question_type="procedural simulation",
+        skills=["state tracking", "rule application"],
+        weak_scores=[0.0, 0.5],
+        strong_scores=[1.0, 1.0],
+        weak_mean=0.25,
+        strong_mean=1.0,
+        gap=0.75,
+        rounds=2,
+        variant="default",
+        models={"judge": "fake-judge", "weak_solver": "fake-weak"},
+    ).model_dump(mode="json")
+    data.update(over)
+    return data
+
+
+FAKE_MODELS = Path(__file__).resolve().parent / "fake_models.toml"
+
+
+def fake_registry(base_url: str, **settings) -> OpenAIModelRegistry:
+    """A real OpenAI-compatible registry for every role, pointed at a fake server at ``base_url``."""
+    overrides = [f"all.base_url={base_url}", *(f"all.{k}={v}" for k, v in settings.items())]
+    config = load_models_config(config_path=FAKE_MODELS, overrides=overrides)
+    return OpenAIModelRegistry(config, retry_backoff=0.01)

@@ -19,7 +19,7 @@ LEAKY_ANSWER = "Key B is evicted because A was used more recently than B."
 Q1 = "Which key does a full LRU cache of size two evict when it sees A, B, A, C?"
 Q2 = "Which key does a full LRU cache of size 2 evict when it sees A, B, A, C?"  # near-duplicate of Q1
 Q3 = "Which entry leaves a two-slot cache first when it sees A, B, A, C?"
-FAKE_CONFIG = str(Path(__file__).parent / "fake_models.toml")
+FAKE_CONFIG = str(Path(__file__).parents[1] / "fake_models.toml")
 
 
 def record(i: int, **over) -> dict:

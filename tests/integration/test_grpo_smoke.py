@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from test_export import record
+from fakes import record
 
 from autodata.cli import main as cli
 from autodata.evals import grpo_smoke

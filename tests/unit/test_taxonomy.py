@@ -207,7 +207,7 @@ def test_cli_end_to_end_on_the_fake_openai_server(tmp_path, capsys):
     from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 
     run = write_run(tmp_path, records(10))
-    config = str(Path(__file__).parent / "fake_models.toml")
+    config = str(Path(__file__).parents[1] / "fake_models.toml")
     parser = argparse.ArgumentParser()
     taxonomy_cli.add_parser(parser.add_subparsers(dest="command"))
     with serve_in_thread(FakeOpenAIServer()) as base_url:

@@ -6,40 +6,11 @@ import argparse
 import json
 
 import pytest
+from fakes import record
 
 from autodata.cli import export as export_cli
-from autodata.core.records import AcceptedRecord, Source
+from autodata.core.records import AcceptedRecord
 from autodata.data.export import ExportError, export, split_records
-
-RUBRIC = [
-    {"id": 1, "description": "Names key B as the evicted key", "points": 3},
-    {"id": 2, "description": "Claims A is evicted", "points": -2},
-]
-
-
-def record(i: int, mode: str = "rubric", path: str | None = None, **over) -> dict:
-    data = AcceptedRecord(
-        id=f"doc-{i:04d}",
-        source=Source(path=path or f"docs/doc{i}.md", span=[0, 100]),
-        mode=mode,
-        preset=mode,
-        question=f"Question {i}?",
-        context=f"Context {i}: an LRU cache of size two.",
-        answer="12" if mode == "verifiable" else "Key B is evicted because A was used more recently.",
-        rubric=RUBRIC if mode == "rubric" else [],
-        question_type="procedural simulation",
-        skills=["state tracking", "rule application"],
-        weak_scores=[0.0, 0.5],
-        strong_scores=[1.0, 1.0],
-        weak_mean=0.25,
-        strong_mean=1.0,
-        gap=0.75,
-        rounds=2,
-        variant="default",
-        models={"judge": "fake-judge", "weak_solver": "fake-weak"},
-    ).model_dump(mode="json")
-    data.update(over)
-    return data
 
 
 @pytest.fixture

@@ -151,7 +151,7 @@ def test_rewards_over_an_exported_grpo_dataset(tmp_path):
 
     run = tmp_path / "run"
     run.mkdir()
-    from test_export import record
+    from fakes import record
 
     (run / "accepted.jsonl").write_text(
         json.dumps(record(1, "verifiable")) + "\n" + json.dumps(record(2)) + "\n"

@@ -13,18 +13,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import fake_registry
 from langchain_core.messages import HumanMessage
 
-from autodata.core.config import ROLES, load_models_config
+from autodata.core.config import ROLES
 from autodata.core.context import RunContext
 from autodata.data.documents import Document, load_documents
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 from autodata.llm.calls import call_structured, call_text
-from autodata.llm.models import OpenAIModelRegistry
 from autodata.rules.schemas import RubricItemOut
 from autodata.run.runner import FINISHED, Runner
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAKE_MODELS = ROOT / "tests" / "fake_models.toml"
 EXAMPLES = ROOT / "examples"
 QUIET_ENV = {
@@ -38,12 +38,6 @@ def read_jsonl(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def fake_registry(base_url: str, **settings) -> OpenAIModelRegistry:
-    overrides = [f"all.base_url={base_url}", *(f"all.{k}={v}" for k, v in settings.items())]
-    config = load_models_config(config_path=FAKE_MODELS, overrides=overrides)
-    return OpenAIModelRegistry(config, retry_backoff=0.01)
 
 
 def test_models_endpoint_lists_every_role():

@@ -267,7 +267,7 @@ def test_cli_budget_stops_then_the_same_command_with_more_budget_finishes(tmp_pa
     from autodata.evals.fake_openai_server import serve_in_thread
 
     monkeypatch.setenv("LANGSMITH_TRACING", "false")
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "run"
     with serve_in_thread() as base_url:
         base = [

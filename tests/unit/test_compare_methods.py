@@ -11,7 +11,7 @@ from autodata.data.documents import load_documents
 from autodata.evals import compare_methods, corpus
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 
-FAKE_CONFIG = str(Path(__file__).parent / "fake_models.toml")
+FAKE_CONFIG = str(Path(__file__).parents[1] / "fake_models.toml")
 
 
 def test_corpus_has_four_real_documents_of_each_kind(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fakes import fake_registry
 from langchain_core.messages import HumanMessage
 
 from autodata.core import aio
@@ -13,7 +14,6 @@ from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 from autodata.llm import http_clients
 from autodata.llm.calls import call_structured, call_text
 from autodata.rules.schemas import VerifierOut
-from tests.test_fake_server import fake_registry
 
 QUESTION = [HumanMessage("# Question\nWhich key does an LRU cache evict?")]
 

@@ -21,7 +21,7 @@ from autodata.llm.models import OpenAIModelRegistry
 from autodata.rules.schemas import RubricItemOut
 from autodata.run.runner import Runner
 
-FAKE_MODELS = Path(__file__).resolve().parent / "fake_models.toml"
+FAKE_MODELS = Path(__file__).resolve().parents[1] / "fake_models.toml"
 CHALLENGE = [
     HumanMessage("Reply with the fields: ..., rubric (a list of {description, points})."),
     HumanMessage("# Source document (x.md)\nLRU caches evict the least recently used key."),

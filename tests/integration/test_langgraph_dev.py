@@ -24,7 +24,7 @@ from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 pytest.importorskip("langgraph_api", reason="needs langgraph-cli[inmem] (the dev extra)")
 langgraph_sdk = pytest.importorskip("langgraph_sdk")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
 DOC = (
     "An LRU cache of capacity two keeps the two most recently used keys. When a third key arrives, the key "

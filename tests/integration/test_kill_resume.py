@@ -13,7 +13,7 @@ from pathlib import Path
 
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FAKE_MODELS = ROOT / "tests" / "fake_models.toml"
 QUIET_ENV = {
     "LANGSMITH_TRACING": "false",

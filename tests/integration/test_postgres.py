@@ -30,7 +30,7 @@ from autodata.run.checkpointers import describe
 from autodata.run.runner import Runner
 from autodata.run.status import StatusError, run_status
 
-TESTS_DIR = Path(__file__).parent
+TESTS_DIR = Path(__file__).parents[1]
 
 
 def postgres_bin() -> Path | None:
@@ -257,7 +257,8 @@ def worker_main(url: str, out: str, root: str, name: str) -> None:
 
 def test_two_worker_processes_share_one_run_without_doing_a_unit_twice(postgres_url, tmp_path):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])}
+    paths = [str(Path(__file__).parent), str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     code = "import sys, test_postgres; test_postgres.worker_main(*sys.argv[1:])"
     procs = [
         subprocess.Popen(

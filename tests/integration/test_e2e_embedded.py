@@ -19,7 +19,7 @@ from autodata.core.records import AcceptedRecord, RejectedRecord
 
 pytestmark = pytest.mark.embedded
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOC = """---
 mode: verifiable
 ---
