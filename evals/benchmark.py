@@ -112,7 +112,7 @@ def pipeline_registry(base_url: str, concurrency: int, out_dir: Path) -> Any:
     in the run directory (:class:`BenchmarkCache`) and a budget that only counts; no near-duplicate check
     (the documents are alike: rejecting their items as duplicates would change the call pattern)."""
     from autodata.core.config import endpoint_env, load_models_config
-    from autodata.llm.calls import Budget
+    from autodata.llm.accounting import Budget
     from autodata.llm.models import OpenAIModelRegistry
 
     env = endpoint_env(base_url, "fake-", TIMEOUT="120")

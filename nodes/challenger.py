@@ -15,6 +15,7 @@ from autodata.nodes.common import context, emit, registry
 from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
 from autodata.rules.arithmetic import repair
 from autodata.rules.code_passages import passage_code_names, qualified_names, without_comments
+from autodata.rules.evidence import grounded_context
 from autodata.rules.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
@@ -22,7 +23,6 @@ from autodata.rules.format_rules import (
     RUBRIC_MIN,
     answer_core,
 )
-from autodata.rules.grounding import grounded_context
 from autodata.rules.schemas import (
     CaseItemOut,
     CaseRubricItemOut,

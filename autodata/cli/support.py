@@ -8,8 +8,8 @@ import os
 from rich.console import Console
 
 from autodata.core.config import ModelsConfig, load_models_config
+from autodata.llm.accounting import Budget
 from autodata.llm.cache import ResponseCache
-from autodata.llm.calls import Budget
 from autodata.llm.models import OpenAIModelRegistry
 
 

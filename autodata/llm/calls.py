@@ -10,125 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
-import re
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import httpx
 import openai
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableBinding
-from pydantic import BaseModel, ValidationError
 
 from autodata.core.records import CallRecord
+from autodata.llm.accounting import Budget, BudgetExhausted, call_cost
 from autodata.llm.cache import cache_key
 from autodata.llm.chat_call import ChatRequest, generate
+from autodata.llm.dialects import response_format_for, tool_for
 from autodata.llm.models import ModelRegistry
+from autodata.llm.parsing import MalformedOutput, T, parse_structured
 from autodata.local.server import LocalServerCrashed
 from autodata.prompts.loader import load_prompt
-
-T = TypeVar("T", bound=BaseModel)
-
-
-def call_cost(settings: Any, input_tokens: int, output_tokens: int) -> float:
-    """US dollars for the tokens at the role's prices (per million tokens)."""
-    price_in = float(getattr(settings, "price_per_million_input", 0.0) or 0.0)
-    price_out = float(getattr(settings, "price_per_million_output", 0.0) or 0.0)
-    return (input_tokens * price_in + output_tokens * price_out) / 1_000_000
-
-
-class BudgetExhausted(Exception):
-    """A run budget (calls, tokens or dollars) is used up: never retried, never recorded as a failed call.
-    It stops the graph run of its document (which stays resumable from its checkpoint)."""
-
-
-class Budget:
-    """Limits on what one run may spend, shared by every call through ``registry.budget``; without limits
-    it only counts (requests, tokens, dollars, requests in flight).
-
-    Checked before each request that is really sent (a cached replay costs nothing and is always allowed).
-    ``max_calls`` is strict (a request slot is reserved before sending); tokens and dollars are only known
-    after a reply, so requests already in flight when a limit is crossed may overshoot it slightly.
-    """
-
-    def __init__(
-        self,
-        max_calls: int | None = None,
-        max_tokens: int | None = None,
-        max_usd: float | None = None,
-        max_seconds: float | None = None,
-    ):
-        self.max_calls = max_calls
-        self.max_tokens = max_tokens
-        self.max_usd = max_usd
-        self.max_seconds = max_seconds
-        """Wall time of this invocation after which no new request is sent (a demo that must end)."""
-        self.started = time.monotonic()
-        self.calls = 0
-        self.tokens = 0
-        self.usd = 0.0
-        self.in_flight = 0
-        """Requests sent and not answered yet (for progress displays)."""
-        self.others_calls = 0
-        self.others_tokens = 0
-        self.others_usd = 0.0
-        """Spent by the other workers of a shared run (kept current by :mod:`autodata.run.shared_budget`)."""
-
-    @property
-    def limited(self) -> bool:
-        return any(v is not None for v in (self.max_calls, self.max_tokens, self.max_usd, self.max_seconds))
-
-    def exceeded(self) -> str | None:
-        """Which limit is used up (a message), or None."""
-        calls, tokens, usd = (
-            self.calls + self.others_calls,
-            self.tokens + self.others_tokens,
-            self.usd + self.others_usd,
-        )
-        if self.max_calls is not None and calls >= self.max_calls:
-            return f"call budget of {self.max_calls} reached"
-        if self.max_tokens is not None and tokens >= self.max_tokens:
-            return f"token budget of {self.max_tokens} reached ({tokens} used)"
-        if self.max_usd is not None and usd >= self.max_usd:
-            return f"budget of ${self.max_usd:.4f} reached (${usd:.4f} spent)"
-        if self.max_seconds is not None and time.monotonic() - self.started >= self.max_seconds:
-            return f"time budget of {self.max_seconds:.0f} s reached"
-        return None
-
-    def reserve(self) -> None:
-        """Before a request: raise :class:`BudgetExhausted` if a limit is used up, else count the call."""
-        problem = self.exceeded()
-        if problem:
-            raise BudgetExhausted(problem)
-        self.calls += 1
-        self.in_flight += 1
-
-    def release(self) -> None:
-        """After a request reserved with :meth:`reserve` was answered or failed."""
-        self.in_flight = max(0, self.in_flight - 1)
-
-    def charge(self, tokens: int, usd: float) -> None:
-        self.tokens += tokens
-        self.usd += usd
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "max_calls": self.max_calls,
-            "max_tokens": self.max_tokens,
-            "max_usd": self.max_usd,
-            "max_seconds": self.max_seconds,
-            "calls": self.calls,
-            "tokens": self.tokens,
-            "usd": round(self.usd, 6),
-        }
-
-
-class MalformedOutput(ValueError):
-    """The reply could not be parsed into the requested schema."""
-
 
 _CAPABILITY_HINTS = (
     "response_format",
@@ -185,44 +85,6 @@ def _describe(exc: BaseException) -> str:
     return described
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-
-
-def extract_json_object(text: str) -> dict[str, Any]:
-    """Find and decode the JSON object in a reply, tolerating code fences, prose and raw newlines."""
-    candidates = [m.group(1) for m in _FENCE.finditer(text)] + [text]
-    for chunk in candidates:
-        start = chunk.find("{")
-        end = chunk.rfind("}")
-        if start == -1 or end <= start:
-            continue
-        try:
-            value = json.loads(chunk[start : end + 1], strict=False)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            return value
-    raise MalformedOutput(f"no JSON object in reply: {text[:200]!r}")
-
-
-def parse_structured(data: dict[str, Any] | str, schema: type[T]) -> T:
-    """Validate a decoded reply against ``schema``; unwrap one level of ``{"<name>": {...}}`` nesting."""
-    if isinstance(data, str):
-        data = extract_json_object(data)
-    try:
-        return schema.model_validate(data)
-    except ValidationError as first:
-        if len(data) == 1:
-            (inner,) = data.values()
-            if isinstance(inner, dict):
-                try:
-                    return schema.model_validate(inner)
-                except ValidationError:
-                    pass
-        errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in first.errors()[:4])
-        raise MalformedOutput(f"reply does not match {schema.__name__}: {errors}") from first
-
-
 def _usage(message: BaseMessage) -> tuple[int, int]:
     usage = getattr(message, "usage_metadata", None) or {}
     return int(usage.get("input_tokens", 0) or 0), int(usage.get("output_tokens", 0) or 0)
@@ -236,73 +98,6 @@ def _request_kwargs(registry: ModelRegistry, role: str, response_format: dict | 
     if response_format is not None:
         extra["response_format"] = response_format
     return {"extra_body": extra} if extra else {}
-
-
-GRAMMAR_MAX_LENGTH = 1000
-GRAMMAR_PATTERN = "x-grammar-pattern"
-"""Schema key of a regular expression for grammar-constrained decoding only (``json_object_schema``,
-llama.cpp): it becomes the field's ``pattern`` there and is left out of the schemas sent to other
-endpoints (see ``autodata.rules.schemas.bounded``)."""
-
-
-def grammar_schema(value: Any) -> Any:
-    """The JSON schema for llama.cpp's grammar: ``x-grammar-pattern`` becomes the field's ``pattern``
-    (which carries its own length bounds: llama.cpp ignores ``maxLength`` beside a pattern), and no
-    ``maxLength`` above 1000 (llama.cpp expands a bounded string into nested optional rules and cannot
-    build, or crashes on, longer ones; such fields are bounded by ``max_tokens`` and by truncation when
-    parsing instead)."""
-    if isinstance(value, dict):
-        if GRAMMAR_PATTERN in value:
-            value = {k: v for k, v in value.items() if k not in ("maxLength", "minLength")}
-            value["pattern"] = value.pop(GRAMMAR_PATTERN)
-        return {
-            k: grammar_schema(v)
-            for k, v in value.items()
-            if not (k == "maxLength" and isinstance(v, int) and v > GRAMMAR_MAX_LENGTH)
-        }
-    if isinstance(value, list):
-        return [grammar_schema(v) for v in value]
-    return value
-
-
-def portable_schema(value: Any) -> Any:
-    """The JSON schema for every other endpoint: without the grammar-only ``x-grammar-pattern``."""
-    if isinstance(value, dict):
-        return {k: portable_schema(v) for k, v in value.items() if k != GRAMMAR_PATTERN}
-    if isinstance(value, list):
-        return [portable_schema(v) for v in value]
-    return value
-
-
-@functools.lru_cache(maxsize=256)  # schemas built at run time (enums of names) must not pile up
-def _response_format(method: str, schema: type[BaseModel]) -> dict | None:
-    """The request's ``response_format`` (cached: building a JSON schema costs about a millisecond, and
-    every structured call of a run asks for the same few). Callers must not mutate it."""
-    json_schema = schema.model_json_schema()
-    if method == "json_schema":
-        return {
-            "type": "json_schema",
-            "json_schema": {"name": schema.__name__, "schema": portable_schema(json_schema)},
-        }
-    if method == "json_object_schema":
-        return {"type": "json_object", "schema": grammar_schema(json_schema)}
-    if method == "json_mode":
-        return {"type": "json_object"}
-    return None
-
-
-@functools.lru_cache(maxsize=256)  # schemas built at run time (enums of names) must not pile up
-def _tool(schema: type[BaseModel]) -> dict[str, Any]:
-    """The schema as an OpenAI tool (built once), without grammar-only keys."""
-    json_schema = portable_schema(schema.model_json_schema())
-    return {
-        "type": "function",
-        "function": {
-            "name": schema.__name__,
-            "description": json_schema.pop("description", "") or schema.__name__,
-            "parameters": json_schema,
-        },
-    }
 
 
 class _Attempts:
@@ -549,12 +344,12 @@ async def call_structured(
     runnable: Any
     if method == "function_calling":
         runnable = chat.bind_tools(
-            [_tool(schema)], tool_choice=schema.__name__, **_request_kwargs(registry, role, None)
+            [tool_for(schema)], tool_choice=schema.__name__, **_request_kwargs(registry, role, None)
         )
         if isinstance(runnable, RunnableBinding):  # the tools as request arguments, sent by ChatRequest
             runnable = ChatRequest(runnable.bound, dict(runnable.kwargs))
     else:
-        runnable = ChatRequest(chat, _request_kwargs(registry, role, _response_format(method, schema)))
+        runnable = ChatRequest(chat, _request_kwargs(registry, role, response_format_for(method, schema)))
 
     conversation = list(messages)
     last_error = "no reply"
@@ -582,27 +377,3 @@ async def call_structured(
                 *load_prompt("parse_retry").render(error=last_error[:300]),
             ]
     return None, state.record(False, f"malformed output: {last_error}")
-
-
-def summarize_calls(
-    calls: list[CallRecord], into: dict[str, dict[str, float]] | None = None
-) -> dict[str, dict[str, float]]:
-    """Per-role totals (calls, failed, cached, input/output tokens, seconds, cost_usd), added into
-    ``into``. Records written before costs were tracked count as free."""
-    out: dict[str, dict[str, float]] = {} if into is None else into
-    for call in calls:
-        row = out.setdefault(
-            call["role"],
-            {"calls": 0, "failed": 0, "cached": 0, "input_tokens": 0, "output_tokens": 0, "seconds": 0.0},
-        )
-        row.setdefault("cost_usd", 0.0)
-        row["cost_usd"] = round(
-            row["cost_usd"] + (0.0 if call.get("cached") else call.get("cost_usd", 0.0)), 8
-        )
-        row["calls"] += 1
-        row["failed"] += 0 if call["ok"] else 1
-        row["cached"] += 1 if call.get("cached") else 0
-        row["input_tokens"] += call["input_tokens"]
-        row["output_tokens"] += call["output_tokens"]
-        row["seconds"] = round(row["seconds"] + call["seconds"], 3)
-    return out

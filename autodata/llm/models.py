@@ -20,7 +20,7 @@ from autodata.llm.http_clients import aiohttp_client, running_loop
 from autodata.llm.limits import EndpointLimiter
 
 if TYPE_CHECKING:
-    from autodata.llm.calls import Budget
+    from autodata.llm.accounting import Budget
 
 EMBEDDED_CPU = "embedded models (one CPU)"
 """The limiter key every embedded model's role shares."""
@@ -95,7 +95,7 @@ class OpenAIModelRegistry(RegistryServices):
     def base_url(self, role: str) -> str | None:
         settings = self.settings(role)
         if settings.local:
-            from autodata.local.server import get_local_pool
+            from autodata.local.pool import get_local_pool
 
             return get_local_pool().base_url(settings.local)
         return settings.base_url
@@ -105,7 +105,8 @@ class OpenAIModelRegistry(RegistryServices):
         it); one that keeps crashing raises ``LocalServerCrashed``, which stops the run."""
         local = self.settings(role).local
         if local:
-            from autodata.local.server import LocalServerCrashed, LocalServerError, get_local_pool
+            from autodata.local.pool import get_local_pool
+            from autodata.local.server import LocalServerCrashed, LocalServerError
 
             try:
                 await get_local_pool().abase_url(local)
@@ -168,7 +169,7 @@ class OpenAIModelRegistry(RegistryServices):
             if endpoint not in self._limiters:  # built once: every LLM call asks for its limiter
                 max_parallel = settings.max_parallel
                 if settings.local and not max_parallel:
-                    from autodata.local.server import cpu_slots  # llama.cpp's side, for local models only
+                    from autodata.local.runtime import cpu_slots
 
                     max_parallel = cpu_slots()
                 self._limiters[endpoint] = EndpointLimiter(

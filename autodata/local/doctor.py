@@ -25,16 +25,14 @@ from autodata.local.models import (
     cache_dir,
     ensure_model_file,
 )
-from autodata.local.server import (
-    LocalServer,
-    LocalServerError,
-    _tail,
+from autodata.local.runtime import (
     default_cache_bytes,
     default_threads,
     describe_exit,
     extra_bufts_setting,
     usable_cpus,
 )
+from autodata.local.server import LocalServer, LocalServerError, log_tail
 
 PROMPT = "Reply with the single word OK."
 MAX_TOKENS = 4
@@ -117,7 +115,7 @@ def check_model(
     finally:
         srv.stop()
     if not check.ok and srv.log_path is not None:
-        check.log_tail = _tail(srv.log_path, 15)
+        check.log_tail = log_tail(srv.log_path, 15)
     return check
 
 

@@ -21,7 +21,7 @@ Deviations from ``python -m llama_cpp.server`` defaults, all measured:
 - ``use_extra_bufts`` off unless ``--extra-bufts on``: llama.cpp's CPU backend otherwise moves weights into
   "extra" buffer types (AMX tiles, repacked layouts) whenever the CPU *advertises* the feature, and a VM
   that advertises AMX but traps tile instructions dies with SIGILL on the first prompt of two or more
-  tokens. ``autodata.local.server`` turns it on only where a probe (``--probe``) proved it works.
+  tokens. ``autodata.local.runtime`` turns it on only where a probe (``--probe``) proved it works.
 - with ``--cache-bytes`` (a RAM prompt cache), cache entries hold the KV state only, not upstream's copy of
   an unused logits array (see install_lean_cache_state).
 """

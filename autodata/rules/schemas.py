@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
-from autodata.llm.calls import GRAMMAR_PATTERN
+from autodata.llm.dialects import GRAMMAR_PATTERN
 from autodata.rules.format_rules import (
     CASE_CHARS,
     EVIDENCE_MAX,

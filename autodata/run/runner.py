@@ -23,7 +23,7 @@ from autodata.core.context import RunContext
 from autodata.core.records import AcceptedRecord, JsonlWriter, RejectedRecord, Source
 from autodata.data.documents import Document, Skipped
 from autodata.graphs.self_instruct import build_graph
-from autodata.llm.calls import BudgetExhausted, summarize_calls
+from autodata.llm.accounting import BudgetExhausted, summarize_calls
 from autodata.llm.models import registry_of
 from autodata.local.server import LocalServerCrashed
 from autodata.rules.dedup import DuplicateIndex

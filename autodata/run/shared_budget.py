@@ -1,7 +1,7 @@
 """One budget for all the workers of a run kept in Postgres (``generate --checkpointer postgres://...``).
 
-Each worker counts its own spend in its :class:`~autodata.llm.calls.Budget` (no database round trip per call);
-every ``interval`` seconds it adds what it spent since the last sync to the run's row in
+Each worker counts its own spend in its :class:`~autodata.llm.accounting.Budget` (no database round trip per
+call); every ``interval`` seconds it adds what it spent since the last sync to the run's row in
 ``autodata_budget`` and reads the run's total back, which the budget then counts as spent by the others.
 The limits therefore hold run-wide, up to what the workers spend within one interval (requests already in
 flight may overshoot a token or dollar limit slightly, as in a single process).
@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from autodata.llm.calls import Budget
+from autodata.llm.accounting import Budget
 from autodata.run.claims import cancel, connect_with_table
 
 SCHEMA = """

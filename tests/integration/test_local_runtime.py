@@ -11,18 +11,13 @@ import pytest
 from rich.console import Console
 
 from autodata.local import doctor
+from autodata.local import pool as local_pool
+from autodata.local import runtime as local_runtime
 from autodata.local import server as local_server
 from autodata.local.models import EMBEDDED_MODELS, EmbeddedModel
-from autodata.local.server import (
-    EXTRA_BUFTS_ENV,
-    ExtraBufts,
-    LocalServer,
-    LocalServerCrashed,
-    LocalServerError,
-    LocalServerPool,
-    decide_extra_bufts,
-    probe_key,
-)
+from autodata.local.pool import LocalServerPool
+from autodata.local.runtime import EXTRA_BUFTS_ENV, ExtraBufts, decide_extra_bufts, probe_key
+from autodata.local.server import LocalServer, LocalServerCrashed, LocalServerError
 
 AMX = frozenset({"sse2", "avx2", "amx_tile", "amx_int8"})
 NO_AMX = frozenset({"sse2", "avx2", "avx512f"})
@@ -55,7 +50,7 @@ def test_probe_runs_once_per_machine_and_its_result_is_cached(cache):
     second = decide_extra_bufts(probe, AMX)
     assert not first.enabled and not second.enabled and probe.calls == 1
     assert "SIGILL" in second.reason and "cached in" in second.reason
-    stored = json.loads((cache / local_server.PROBE_FILE).read_text())
+    stored = json.loads((cache / local_runtime.PROBE_FILE).read_text())
     assert stored[probe_key(AMX)]["enabled"] is False
 
 
@@ -63,9 +58,9 @@ def test_probe_cache_is_per_cpu_flags_and_llama_cpp_version(cache, monkeypatch):
     probe = FakeProbe(ExtraBufts(True, "probe passed"))
     assert decide_extra_bufts(probe, AMX).enabled
     assert decide_extra_bufts(probe, AMX | {"avx512f"}).enabled and probe.calls == 2  # another CPU
-    monkeypatch.setattr(local_server, "_llama_cpp_version", lambda: "0.3.99")
+    monkeypatch.setattr(local_runtime, "_llama_cpp_version", lambda: "0.3.99")
     assert decide_extra_bufts(probe, AMX).enabled and probe.calls == 3  # another llama.cpp build
-    assert len(json.loads((cache / local_server.PROBE_FILE).read_text())) == 3
+    assert len(json.loads((cache / local_runtime.PROBE_FILE).read_text())) == 3
 
 
 @pytest.mark.parametrize(("value", "enabled"), [("0", False), ("off", False), ("1", True), ("on", True)])
@@ -83,11 +78,11 @@ def test_no_amx_means_no_probe(cache):
 
 
 def test_unknown_flags_are_probed_and_an_unrun_probe_is_not_cached(cache, monkeypatch):
-    monkeypatch.setattr(local_server, "cpu_flags", lambda: None)
+    monkeypatch.setattr(local_runtime, "cpu_flags", lambda: None)
     probe = FakeProbe(ExtraBufts(False, "not probed (no embedded model installed)", cacheable=False))
     assert not decide_extra_bufts(probe).enabled
     assert not decide_extra_bufts(probe).enabled and probe.calls == 2
-    assert not (cache / local_server.PROBE_FILE).exists()
+    assert not (cache / local_runtime.PROBE_FILE).exists()
 
 
 @pytest.mark.parametrize(
@@ -100,16 +95,16 @@ def test_unknown_flags_are_probed_and_an_unrun_probe_is_not_cached(cache, monkey
 )
 def test_run_probe_reads_the_child_outcome(monkeypatch, tmp_path, returncode, stdout, enabled, words):
     model = tmp_path / "tiny.gguf"
-    monkeypatch.setattr(local_server, "require_llama_cpp", lambda: None)
-    monkeypatch.setattr(local_server, "_probe_model", lambda: model)
+    monkeypatch.setattr(local_runtime, "require_llama_cpp", lambda: None)
+    monkeypatch.setattr(local_runtime, "_probe_model", lambda: model)
     seen = []
 
     def fake_run(cmd, **kwargs):
         seen.append(cmd)
         return subprocess.CompletedProcess(cmd, returncode, stdout, "boom\n" if returncode else "")
 
-    monkeypatch.setattr(local_server.subprocess, "run", fake_run)
-    result = local_server.run_probe()
+    monkeypatch.setattr(local_runtime.subprocess, "run", fake_run)
+    result = local_runtime.run_probe()
     assert result.enabled is enabled and words in result.reason and result.cacheable
     assert seen[0][seen[0].index("--extra-bufts") + 1] == "on" and str(model) in seen[0]
 
@@ -126,13 +121,13 @@ def test_install_extra_bufts_sets_the_llama_cpp_default(monkeypatch):
 
 
 def test_default_threads_use_every_cpu_unless_told(monkeypatch):
-    monkeypatch.delenv(local_server.THREADS_ENV, raising=False)
-    monkeypatch.setattr(local_server, "usable_cpus", lambda: 2)
-    assert local_server.default_threads() == 2
-    monkeypatch.setattr(local_server, "usable_cpus", lambda: 8)
-    assert local_server.default_threads() == 8
-    monkeypatch.setenv(local_server.THREADS_ENV, "3")
-    assert local_server.default_threads() == 3
+    monkeypatch.delenv(local_runtime.THREADS_ENV, raising=False)
+    monkeypatch.setattr(local_runtime, "usable_cpus", lambda: 2)
+    assert local_runtime.default_threads() == 2
+    monkeypatch.setattr(local_runtime, "usable_cpus", lambda: 8)
+    assert local_runtime.default_threads() == 8
+    monkeypatch.setenv(local_runtime.THREADS_ENV, "3")
+    assert local_runtime.default_threads() == 3
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -197,7 +192,7 @@ def fake(tmp_path, monkeypatch):
     for module in (local_server, doctor):
         monkeypatch.setattr(module, "ensure_model_file", lambda name: model_file)
     monkeypatch.setattr(local_server, "require_llama_cpp", lambda: None)
-    monkeypatch.setattr(local_server, "_EXTRA_BUFTS", ExtraBufts(False, "test"))
+    monkeypatch.setattr(local_runtime, "_EXTRA_BUFTS", ExtraBufts(False, "test"))
     monkeypatch.setenv("AUTODATA_LLAMA_CACHE_MB", "0")
 
     def command(mode: str) -> list[str]:
@@ -209,7 +204,7 @@ def fake(tmp_path, monkeypatch):
 
 def test_a_server_killed_while_loading_is_reported_by_its_signal(fake, monkeypatch):
     pool = LocalServerPool(command=fake("sigill_at_load"), log_dir=fake.logs, max_crashes=2)
-    monkeypatch.setattr(local_server, "_POOL", pool)
+    monkeypatch.setattr(local_pool, "_POOL", pool)
     try:
         with pytest.raises(LocalServerError) as first:
             pool.base_url("fake")
@@ -231,7 +226,7 @@ async def test_a_crash_looping_server_stops_the_call_with_one_clear_error(fake, 
     from autodata.llm.models import OpenAIModelRegistry
 
     pool = LocalServerPool(command=fake("sigill"), log_dir=fake.logs, max_crashes=3)
-    monkeypatch.setattr(local_server, "_POOL", pool)
+    monkeypatch.setattr(local_pool, "_POOL", pool)
     role = RoleModel(model="fake", local="fake", max_tokens_in_extra_body=True, max_retries=20)
     registry = OpenAIModelRegistry(ModelsConfig(roles={"judge": role}), retry_backoff=0.05)
     try:

@@ -193,7 +193,7 @@ async def test_dead_workers_claims_are_taken_over_and_live_ones_waited_for(postg
 
 
 async def test_workers_of_a_run_share_one_budget(postgres_url, tmp_path):
-    from autodata.llm.calls import Budget, BudgetExhausted
+    from autodata.llm.accounting import Budget, BudgetExhausted
     from autodata.run.shared_budget import SharedBudget
 
     run = f"budget-{uuid.uuid4().hex}"

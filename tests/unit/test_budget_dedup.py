@@ -14,8 +14,9 @@ from scripts import EVIDENCE, RIGHT, VERIFIER_PASS, WRONG, item, rubric_judge
 
 from autodata.core.context import RunContext
 from autodata.data.documents import Document
+from autodata.llm.accounting import Budget, BudgetExhausted
 from autodata.llm.cache import ResponseCache
-from autodata.llm.calls import Budget, BudgetExhausted, call_text
+from autodata.llm.calls import call_text
 from autodata.rules.dedup import DuplicateIndex, jaccard, shingles
 from autodata.run.runner import FINISHED, Runner
 
@@ -298,7 +299,7 @@ def test_cli_budget_stops_then_the_same_command_with_more_budget_finishes(tmp_pa
 def test_live_progress_counts_events():
     from rich.console import Console
 
-    from autodata.cli.main import LiveProgress, ProgressPrinter, make_progress
+    from autodata.cli.progress import LiveProgress, ProgressPrinter, make_progress
 
     budget = Budget()
     budget.reserve()
@@ -324,7 +325,7 @@ def test_live_progress_counts_events():
 def test_a_time_budget_stops_new_requests():
     import time as _time
 
-    from autodata.llm.calls import Budget, BudgetExhausted
+    from autodata.llm.accounting import Budget, BudgetExhausted
 
     budget = Budget(max_seconds=0.05)
     budget.reserve()  # within the time

@@ -81,9 +81,9 @@ def test_embedded_models_share_the_cpu_one_request_at_a_time(monkeypatch):
     # took 43-61 s with 2 threads each, one after the other about 20 s (autodata/local/server.py)
     from autodata.core.config import load_models_config
     from autodata.llm.models import OpenAIModelRegistry
-    from autodata.local.server import THREADS_ENV
+    from autodata.local.runtime import THREADS_ENV
 
-    monkeypatch.setattr("autodata.local.server.usable_cpus", lambda: 2)
+    monkeypatch.setattr("autodata.local.runtime.usable_cpus", lambda: 2)
     monkeypatch.delenv(THREADS_ENV, raising=False)
     registry = OpenAIModelRegistry(load_models_config("local", environ={}))
     weak, strong = registry.limiter("weak_solver"), registry.limiter("strong_solver")

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 from scripts import item
 
-from autodata.llm.calls import _response_format
+from autodata.llm.dialects import response_format_for
 from autodata.nodes.challenger import to_item
 from autodata.nodes.cot_challenger import (
     REASONING_MIN_CHARS,
@@ -30,7 +30,7 @@ def test_reasoning_is_the_first_required_property(cot, base):
 @pytest.mark.parametrize(("cot", "base"), COT)
 @pytest.mark.parametrize("method", ["json_schema", "json_object_schema"])
 def test_the_schema_sent_to_the_endpoint_starts_with_reasoning(cot, base, method):
-    response_format = _response_format(method, cot)
+    response_format = response_format_for(method, cot)
     schema = response_format.get("schema") or response_format["json_schema"]["schema"]
     assert next(iter(schema["properties"])) == "reasoning" and "reasoning" in schema["required"]
 

@@ -7,7 +7,7 @@ from scripts import RIGHT, items
 from test_graph import run, scripts
 
 from autodata.data.documents import load_documents
-from autodata.llm.calls import parse_structured
+from autodata.llm.parsing import parse_structured
 from autodata.local.sandbox import run_program
 from autodata.nodes.challenger import case_schema
 from autodata.prompts.loader import PromptError, load_examples, load_prompt

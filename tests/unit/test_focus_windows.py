@@ -114,7 +114,7 @@ def test_a_case_built_on_the_worked_example_is_rejected_in_code_before_the_verif
 
     from autodata.nodes.challenger import case_example, to_item
     from autodata.nodes.verifier import coded_checks
-    from autodata.rules.grounding import case_of
+    from autodata.rules.cases import case_of
     from autodata.rules.schemas import CaseItemOut
 
     passage = "Section 4. A landlord must return the deposit within 14 days after the tenancy ends."

@@ -6,18 +6,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from autodata.rules.cases import check_case_uses_passage, check_not_the_example
+from autodata.rules.evidence import check_context_carries_evidence, check_evidence, evidence_match
 from autodata.rules.grounding import (
     check_answer_kind,
-    check_case_uses_passage,
-    check_context_carries_evidence,
-    check_evidence,
     check_grounding,
     check_no_source_reference,
-    check_not_the_example,
     check_script,
     check_specific_question,
     check_type_label,
-    evidence_match,
 )
 
 SOURCE = (
@@ -168,7 +165,7 @@ def test_check_grounding_runs_every_rule():
 
 
 def test_the_context_opens_with_the_source_sentences_the_evidence_quotes():
-    from autodata.rules.grounding import grounded_context, quoted_sentences
+    from autodata.rules.evidence import grounded_context, quoted_sentences
 
     cut = "Notice given by the landlord must be at least two full rental periods long, exc"  # cut at a limit
     assert quoted_sentences([cut], SOURCE) == [

@@ -1,6 +1,7 @@
 import pytest
 
-from autodata.llm.calls import MalformedOutput, extract_json_object, grammar_schema, parse_structured
+from autodata.llm.dialects import grammar_schema
+from autodata.llm.parsing import MalformedOutput, extract_json_object, parse_structured
 from autodata.rules.schemas import RubricItemOut, RubricJudgeOut, VerifierOut
 
 
@@ -51,13 +52,13 @@ def _keys(value) -> set[str]:
 def test_one_sentence_answers_are_a_grammar_pattern_for_llama_cpp_only():
     import re
 
-    from autodata.llm.calls import GRAMMAR_PATTERN, _response_format, _tool
+    from autodata.llm.dialects import GRAMMAR_PATTERN, response_format_for, tool_for
     from autodata.rules.format_rules import check_format
 
-    grammar = _response_format("json_object_schema", RubricItemOut)["schema"]
+    grammar = response_format_for("json_object_schema", RubricItemOut)["schema"]
     answer = grammar["properties"]["answer"]
     assert "pattern" in answer and "maxLength" not in answer  # the pattern carries the length bound
-    for other in (_response_format("json_schema", RubricItemOut), _tool(RubricItemOut)):
+    for other in (response_format_for("json_schema", RubricItemOut), tool_for(RubricItemOut)):
         assert GRAMMAR_PATTERN not in _keys(other) and "pattern" not in _keys(other)
 
     # the grammar admits exactly the one-sentence answers the coded format rule accepts
@@ -78,11 +79,11 @@ def test_grammar_with_the_answer_pattern_compiles_in_llama_cpp():
     import json
 
     llama_grammar = pytest.importorskip("llama_cpp.llama_grammar")
-    from autodata.llm.calls import _response_format
+    from autodata.llm.dialects import response_format_for
     from autodata.rules.schemas import VerifiableItemOut
 
     for schema in (RubricItemOut, VerifiableItemOut):
-        grammar = _response_format("json_object_schema", schema)["schema"]
+        grammar = response_format_for("json_object_schema", schema)["schema"]
         gbnf = llama_grammar.json_schema_to_gbnf(json.dumps(grammar))
         assert llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False) is not None
 

@@ -243,7 +243,7 @@ def test_installed_parts_of_the_1_5b_model_add_up_to_its_size():
 def test_smollm2_chat_through_pool():
     from langchain_openai import ChatOpenAI
 
-    from autodata.local.server import LocalServerPool
+    from autodata.local.pool import LocalServerPool
 
     pool = LocalServerPool()
     try:
@@ -278,7 +278,7 @@ def test_kill_9_of_parent_leaves_no_orphan_server():
     code = textwrap.dedent(
         """
         import time
-        from autodata.local.server import get_local_pool
+        from autodata.local.pool import get_local_pool
         pool = get_local_pool()
         pool.base_url("smollm2-135m")
         print(pool.running()["smollm2-135m"].pid, flush=True)
@@ -306,7 +306,7 @@ def test_pool_restarts_a_crashed_server_on_the_same_port():
 
     import httpx
 
-    from autodata.local.server import LocalServerPool
+    from autodata.local.pool import LocalServerPool
 
     pool = LocalServerPool()
     try:

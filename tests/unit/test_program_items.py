@@ -79,7 +79,7 @@ async def test_a_program_that_prints_a_fixed_text_is_rejected():
 
 
 def test_a_programs_comment_quoting_the_passage_is_no_use_of_it():
-    from autodata.rules.grounding import check_case_uses_passage, worked_solution
+    from autodata.rules.cases import check_case_uses_passage, worked_solution
 
     passage = "In the event of termination, licences validly granted before termination shall survive."
     case = "John's agreement is valid until June 30, 2025."
