@@ -15,11 +15,10 @@ import re
 from collections.abc import Iterable, Mapping
 from string import Template
 
-from autodata.prompts.loader import EDITABLE, SEPARATOR, load_prompt
+from autodata.prompts.loader import OPTIMISED, SEPARATOR, manifest
 
-OPTIMIZABLE = tuple(
-    n for n in ("challenger", "challenger_program", "orchestrator", "feedback", "brief") if n in EDITABLE
-)
+OPTIMIZABLE = OPTIMISED
+"""The prompts the meta-optimiser may rewrite: those prompts/manifest.toml marks ``optimised``."""
 MAX_PROMPT_CHARS = 20_000
 
 
@@ -28,9 +27,8 @@ class GuardrailError(ValueError):
 
 
 def required_placeholders(name: str) -> frozenset[str]:
-    """The placeholders the code fills for prompt ``name`` (those of the shipped template)."""
-    seed = load_prompt(name)
-    return frozenset(seed.system.get_identifiers()) | frozenset(seed.user.get_identifiers())
+    """The placeholders the code fills for prompt ``name`` (prompts/manifest.toml)."""
+    return manifest()[name].placeholders
 
 
 def check_target(name: str) -> None:

@@ -63,7 +63,7 @@ from autodata.nodes.meta_store import (
     write_prompts,
     write_report,
 )
-from autodata.prompts.loader import PACKAGE_DIR, SEPARATOR
+from autodata.prompts.loader import load_prompt
 
 META_ROLES = INHERITED_ROLES
 IN_POPULATION = ("seed", "accepted")
@@ -123,9 +123,8 @@ def _registry(ctx: MetaContext) -> MetaRegistry:
 
 
 def _meta_prompt(name: str) -> tuple[Template, Template]:
-    raw = (PACKAGE_DIR / f"{name}.md").read_text(encoding="utf-8")
-    system, user = raw.split(SEPARATOR, 1)
-    return Template(system.strip("\n")), Template(user.strip("\n"))
+    prompt = load_prompt(name)  # protected: always the shipped file
+    return prompt.system, prompt.user
 
 
 def _messages(name: str, **values: Any):

@@ -1,13 +1,15 @@
 """Load prompt templates from files. ``$name`` placeholders (string.Template), so JSON braces are safe.
 
 A prompt file holds the system prompt, then a line ``=== user ===``, then the user template.
-Prompt variants (meta-optimisation, ``--prompts DIR``) may replace only the EDITABLE prompts: solver, judge
-and verifier prompts always come from this package, so no variant can tell a solver to be weak.
+prompts/manifest.toml lists every prompt once: whether a variant (meta-optimisation, ``--prompts DIR``) may
+replace it, and the placeholders the code fills. Solver, judge and verifier prompts are protected: they
+always come from this package, so no variant can tell a solver to be weak.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,60 +18,48 @@ from string import Template
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-EDITABLE = frozenset(
-    {
-        "challenger",
-        "orchestrator",
-        "feedback",
-        "brief",
-        "mode_briefs",
-        "cot_challenger",
-        "angles",
-        "feedback_groups",
-        "item_rules_rubric",
-        "item_rules_verifiable",
-        "example_rubric",
-        "example_verifiable",
-        "example_case_rubric",
-        "example_case_verifiable",
-        "challenger_withheld",
-        "challenger_program",
-        "example_program_verifiable",
-        "program_feedback",
-        "challenger_trace",
-        "example_trace_verifiable",
-        "program_calls_feedback",
-        "program_lines_feedback",
-        "program_address_feedback",
-        "program_values_feedback",
-        "program_fixed_feedback",
-        "example_withheld_rubric",
-        "example_withheld_verifiable",
-    }
-)
-PROTECTED = frozenset(
-    {
-        "solver",
-        "judge_rubric",
-        "judge_equivalence",
-        "verifier",
-        "null_answer",
-        "parse_retry",
-        "withheld_criterion",
-        "trace_question",
-        "withheld_reason_question",
-        "withheld_formula_question",
-        "withheld_consequence_question",
-        "taxonomy_discover",
-        "taxonomy_consolidate",
-        "taxonomy_assign",
-    }
-)
-SEPARATOR = "=== user ==="
 
 
 class PromptError(ValueError):
     pass
+
+
+MANIFEST = PACKAGE_DIR / "manifest.toml"
+
+
+@dataclass(frozen=True)
+class PromptEntry:
+    """A prompt's line in prompts/manifest.toml."""
+
+    name: str
+    access: str
+    """``optimised`` (the meta-optimiser may rewrite it), ``editable`` (a variant directory may replace it)
+    or ``protected`` (always the shipped file)."""
+    placeholders: frozenset[str]
+    """The ``$placeholders`` the code fills."""
+
+
+ACCESS = ("optimised", "editable", "protected")
+
+
+@lru_cache(maxsize=1)
+def manifest() -> dict[str, PromptEntry]:
+    """Every prompt of this package, read from prompts/manifest.toml (the one list of them)."""
+    entries = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
+    out: dict[str, PromptEntry] = {}
+    for name, entry in entries.items():
+        if entry.get("access") not in ACCESS:
+            raise PromptError(
+                f"{MANIFEST}: prompt {name!r} has access {entry.get('access')!r}, not one of {ACCESS}"
+            )
+        out[name] = PromptEntry(name, entry["access"], frozenset(entry.get("placeholders", ())))
+    return out
+
+
+OPTIMISED = tuple(name for name, entry in manifest().items() if entry.access == "optimised")
+EDITABLE = frozenset(name for name, entry in manifest().items() if entry.access != "protected")
+PROTECTED = frozenset(name for name, entry in manifest().items() if entry.access == "protected")
+SEPARATOR = "=== user ==="
 
 
 @dataclass(frozen=True)
