@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import re
 from pathlib import Path
+
+from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHS = {
@@ -41,3 +44,17 @@ def write_all(root: Path = ROOT) -> list[Path]:
         readme.write_text(render_readme(readme.read_text(encoding="utf-8")), encoding="utf-8")
         written.append(readme)
     return written
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    diagrams = subparsers.add_parser(
+        "diagrams", help="regenerate the mermaid diagrams in docs/ and README.md"
+    )
+    diagrams.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = Console(stderr=True, highlight=False)
+    for path in write_all():
+        console.print(f"wrote {path}")
+    return 0

@@ -34,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="upload instead of writing files: --to langsmith NAME creates LangSmith dataset NAME "
         "(needs LANGSMITH_API_KEY)",
     )
+    parser.set_defaults(handler=run)
     return parser
 
 

@@ -31,6 +31,17 @@ EXIT_NO_EVIDENCE = 3
 console = Console(stderr=True, highlight=False)
 
 
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """``generate`` and ``demo`` (the same options; the demo's defaults for the embedded models)."""
+    gen = subparsers.add_parser("generate", help="create items from source documents")
+    gen.add_argument("paths", nargs="+", help="files, directories or globs of .txt/.md documents")
+    add_generate_args(gen)
+    gen.set_defaults(handler=lambda args: run_generate(args, args.paths))
+    demo = subparsers.add_parser("demo", help="run generate on the bundled examples with the embedded models")
+    add_generate_args(demo, demo=True)
+    demo.set_defaults(handler=lambda args: run_generate(args, [str(EXAMPLES_DIR)], demo=True))
+
+
 def add_generate_args(parser: argparse.ArgumentParser, *, demo: bool = False) -> None:
     parser.add_argument(
         "--out",

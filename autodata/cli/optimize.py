@@ -53,7 +53,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, help="TOML file with per-role models")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="ROLE.FIELD=VALUE")
     p.add_argument("--no-advice", action="store_true")
-    p.set_defaults(func=run)
+    p.set_defaults(handler=run)
     return p
 
 

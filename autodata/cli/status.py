@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -49,3 +50,17 @@ def show_status(run_dir: str, *, as_json: bool = False, checkpointer: str | None
     if not status["finished"]:
         console.print("resume or finish it with the same `autodata generate ... --out DIR` command")
     return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    status = subparsers.add_parser("status", help="progress of a running or finished run")
+    status.add_argument("run_dir")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.add_argument(
+        "--checkpointer",
+        metavar="URL",
+        help="the postgres:// URL the run was started with (SQLite runs need none)",
+    )
+    status.set_defaults(
+        handler=lambda args: show_status(args.run_dir, as_json=args.json, checkpointer=args.checkpointer)
+    )

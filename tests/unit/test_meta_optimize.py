@@ -293,7 +293,7 @@ def test_cli_parser_and_plot(tmp_path):
     args = sub.choices["optimize"].parse_args(
         ["--train", "a.md", "--val", "b.md", "--iterations", "3", "--out", str(tmp_path), "--budget", "50"]
     )
-    assert args.func is run and args.iterations == 3 and args.budget == 50 and args.temperature == 0.1
+    assert args.handler is run and args.iterations == 3 and args.budget == 50 and args.temperature == 0.1
     assert run(args) == 2  # no readable documents: a clean input error before any work
 
 
