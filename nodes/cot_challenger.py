@@ -31,6 +31,7 @@ REASONING_MIN_CHARS = 40
 
 class CotReasoning(BaseModel):
     reasoning: Annotated[
+        str,
         bounded(
             1000, "step-by-step analysis of the source before writing the item", min_chars=REASONING_MIN_CHARS
         ),

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
 from autodata.llm.dialects import GRAMMAR_PATTERN
@@ -32,13 +34,23 @@ ONE_QUESTION = r'^([^?"\\\n]|\\[\\"]){{{low},{high}}}\?$'
 challenger continued copying the source into the question field."""
 
 
+class Bounded(GroupedMetadata):
+    """What ``bounded`` returns: pydantic expands it in place inside ``Annotated[str, ...]``."""
+
+    def __init__(self, *metadata: object) -> None:
+        self.metadata = metadata
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self.metadata)
+
+
 def bounded(
     limit: int,
     description: str = "",
     min_chars: int = 0,
     one_sentence: bool = False,
     one_question: bool = False,
-):
+) -> Bounded:
     """A string capped at ``limit`` characters: longer replies are truncated, not rejected.
 
     ``min_chars`` only shapes constrained decoding (``minLength``); the coded format rules judge it.
@@ -46,7 +58,7 @@ def bounded(
     otherwise tend to add a second one, which the format rules reject).
     llama.cpp cannot build grammars for ``maxLength`` above 1000, so keep limits at or below that."""
     assert limit <= 1000, "llama.cpp grammars fail for maxLength > 1000"
-    schema: dict = {"type": "string", "maxLength": limit}
+    schema: dict[str, object] = {"type": "string", "maxLength": limit}
     if min_chars:
         schema["minLength"] = min_chars
     if description:
@@ -55,7 +67,7 @@ def bounded(
         schema[GRAMMAR_PATTERN] = ONE_SENTENCE.format(low=max(1, min_chars), high=limit)
     if one_question:
         schema[GRAMMAR_PATTERN] = ONE_QUESTION.format(low=max(1, min_chars), high=limit - 1)
-    return Annotated[str, AfterValidator(lambda s: s.strip()[:limit]), WithJsonSchema(schema)]
+    return Bounded(AfterValidator(lambda s: s.strip()[:limit]), WithJsonSchema(schema))
 
 
 YesNo = Literal["YES", "NO"]
@@ -65,11 +77,13 @@ Points = Literal[-3, -2, -1, 1, 2, 3, 4, 5]
 
 
 class RubricCriterionOut(BaseModel):
-    description: bounded(160, "one checkable fact or step a correct answer contains", min_chars=10)
+    description: Annotated[
+        str, bounded(160, "one checkable fact or step a correct answer contains", min_chars=10)
+    ]
     points: Points = Field(description="weight: 1 to 5, or negative for a penalised mistake")
 
 
-def _evidence_field():
+def _evidence_field() -> Any:
     return Field(
         description="1-2 sentences copied word for word from the source, on which the item rests",
         json_schema_extra={"minItems": EVIDENCE_MIN, "maxItems": EVIDENCE_MAX},
@@ -80,27 +94,42 @@ class VerifiableItemOut(BaseModel):
     # Grammar-constrained decoding writes the fields in schema order: the model quotes the source first, puts
     # its facts in the context, draws the conclusion (the answer) from them, and only then asks for it; labels
     # come last. Measured on the 1.5B challenger: question-first items had answers the source did not support.
-    evidence: Annotated[list[bounded(300, min_chars=20)], AfterValidator(lambda v: v[:EVIDENCE_MAX])] = (
-        _evidence_field()
-    )
-    context: bounded(
-        MAX_CONTEXT_CHARS, "the case or setting of the question; must not contain the answer", min_chars=20
-    )
-    answer: bounded(
-        MAX_ANSWER_CHARS["verifiable"], "the short exact reference answer", min_chars=1, one_sentence=True
-    )
-    question: bounded(300, "exactly one question", min_chars=15, one_question=True)
-    question_type: bounded(60, "short label, e.g. 'derivation', 'causal inference'", min_chars=3)
-    skills: Annotated[list[bounded(40, min_chars=3)], AfterValidator(lambda v: v[:3])] = Field(
-        description="2-3 reasoning skills the question needs",
-        json_schema_extra={"minItems": 2, "maxItems": 3},
+    evidence: Annotated[
+        list[Annotated[str, bounded(300, min_chars=20)]], AfterValidator(lambda v: v[:EVIDENCE_MAX])
+    ] = _evidence_field()
+    context: Annotated[
+        str,
+        bounded(
+            MAX_CONTEXT_CHARS,
+            "the case or setting of the question; must not contain the answer",
+            min_chars=20,
+        ),
+    ]
+    answer: Annotated[
+        str,
+        bounded(
+            MAX_ANSWER_CHARS["verifiable"], "the short exact reference answer", min_chars=1, one_sentence=True
+        ),
+    ]
+    question: Annotated[str, bounded(300, "exactly one question", min_chars=15, one_question=True)]
+    question_type: Annotated[
+        str, bounded(60, "short label, e.g. 'derivation', 'causal inference'", min_chars=3)
+    ]
+    skills: Annotated[list[Annotated[str, bounded(40, min_chars=3)]], AfterValidator(lambda v: v[:3])] = (
+        Field(
+            description="2-3 reasoning skills the question needs",
+            json_schema_extra={"minItems": 2, "maxItems": 3},
+        )
     )
 
 
 class RubricItemOut(VerifiableItemOut):
-    answer: bounded(
-        MAX_ANSWER_CHARS["rubric"], "the reference answer in one sentence", min_chars=5, one_sentence=True
-    )
+    answer: Annotated[
+        str,
+        bounded(
+            MAX_ANSWER_CHARS["rubric"], "the reference answer in one sentence", min_chars=5, one_sentence=True
+        ),
+    ]
     rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:RUBRIC_MAX])] = Field(
         description=f"{RUBRIC_MIN}-{RUBRIC_MAX} grading criteria",
         json_schema_extra={"minItems": RUBRIC_MIN, "maxItems": RUBRIC_MAX},
@@ -115,15 +144,23 @@ class CaseItemOut(BaseModel):
     then the answer, read off the solution. Measured on the 1.5B challenger: with the answer before any
     worked step, the question asked for one thing and the answer gave another."""
 
-    context: bounded(
-        CASE_CHARS, "the new concrete case, 1-2 sentences; must not state the result", min_chars=30
-    )
-    question: bounded(300, "exactly one question about the case", min_chars=15, one_question=True)
-    solution: bounded(SOLUTION_CHARS, "the rule applied to the case, step by step", min_chars=20)
-    answer: bounded(
-        MAX_ANSWER_CHARS["verifiable"], "the result the solution reaches", min_chars=1, one_sentence=True
-    )
-    question_type: bounded(60, "short label, e.g. 'rule application'", min_chars=3)
+    context: Annotated[
+        str,
+        bounded(CASE_CHARS, "the new concrete case, 1-2 sentences; must not state the result", min_chars=30),
+    ]
+    question: Annotated[
+        str, bounded(300, "exactly one question about the case", min_chars=15, one_question=True)
+    ]
+    solution: Annotated[
+        str, bounded(SOLUTION_CHARS, "the rule applied to the case, step by step", min_chars=20)
+    ]
+    answer: Annotated[
+        str,
+        bounded(
+            MAX_ANSWER_CHARS["verifiable"], "the result the solution reaches", min_chars=1, one_sentence=True
+        ),
+    ]
+    question_type: Annotated[str, bounded(60, "short label, e.g. 'rule application'", min_chars=3)]
 
 
 class ProgramItemOut(BaseModel):
@@ -133,33 +170,45 @@ class ProgramItemOut(BaseModel):
     rejected for wrong arithmetic, and its verifier rejected right arithmetic it redid wrongly
     (docs/RESULTS.md)."""
 
-    context: bounded(
-        CASE_CHARS, "the new concrete case, 1-2 sentences; must not state the result", min_chars=30
-    )
-    question: bounded(300, "exactly one question about the case", min_chars=15, one_question=True)
-    program: bounded(
-        PROGRAM_CHARS,
-        "Python: a comment quoting the passage's rule, then the rule applied to the case; prints the answer",
-        min_chars=20,
-    )
-    question_type: bounded(60, "short label, e.g. 'rule application'", min_chars=3)
+    context: Annotated[
+        str,
+        bounded(CASE_CHARS, "the new concrete case, 1-2 sentences; must not state the result", min_chars=30),
+    ]
+    question: Annotated[
+        str, bounded(300, "exactly one question about the case", min_chars=15, one_question=True)
+    ]
+    program: Annotated[
+        str,
+        bounded(
+            PROGRAM_CHARS,
+            "Python: a comment quoting the passage's rule, then the rule applied to the case; "
+            "prints the answer",
+            min_chars=20,
+        ),
+    ]
+    question_type: Annotated[str, bounded(60, "short label, e.g. 'rule application'", min_chars=3)]
 
 
 class TraceItemOut(BaseModel):
     """A verifiable item about a passage that documents code (autodata/rules/code_passages.py): a short
     program that calls what the passage documents; code runs it, and the question is what it prints."""
 
-    program: bounded(PROGRAM_CHARS, "4-10 lines of Python, no comments; the last line prints", min_chars=20)
-    question_type: bounded(60, "short label, e.g. 'edge case'", min_chars=3)
+    program: Annotated[
+        str, bounded(PROGRAM_CHARS, "4-10 lines of Python, no comments; the last line prints", min_chars=20)
+    ]
+    question_type: Annotated[str, bounded(60, "short label, e.g. 'edge case'", min_chars=3)]
 
 
 class CaseRubricItemOut(CaseItemOut):
-    answer: bounded(
-        MAX_ANSWER_CHARS["rubric"],
-        "the result and its reason, in one sentence",
-        min_chars=5,
-        one_sentence=True,
-    )
+    answer: Annotated[
+        str,
+        bounded(
+            MAX_ANSWER_CHARS["rubric"],
+            "the result and its reason, in one sentence",
+            min_chars=5,
+            one_sentence=True,
+        ),
+    ]
     rubric: Annotated[list[RubricCriterionOut], AfterValidator(lambda v: v[:RUBRIC_MAX])] = Field(
         description=f"{RUBRIC_MIN}-{RUBRIC_MAX} grading criteria",
         json_schema_extra={"minItems": RUBRIC_MIN, "maxItems": RUBRIC_MAX},
@@ -171,8 +220,10 @@ class WithheldItemOut(BaseModel):
     the result code chose in it (autodata/rules/withheld.py: chosen_result). Code takes the result out of the
     passage to build the context, so the reference answer is the source's own words."""
 
-    question: bounded(300, "exactly one question asking for the result", min_chars=15, one_question=True)
-    question_type: bounded(60, "short label, e.g. 'derivation'", min_chars=3)
+    question: Annotated[
+        str, bounded(300, "exactly one question asking for the result", min_chars=15, one_question=True)
+    ]
+    question_type: Annotated[str, bounded(60, "short label, e.g. 'derivation'", min_chars=3)]
 
 
 class VerifierOut(BaseModel):
@@ -180,7 +231,7 @@ class VerifierOut(BaseModel):
 
     self_contained: YesNo = Field(description="YES if the question can be answered from the context alone")
     answer_correct: YesNo = Field(description="YES if the reference answer is correct for the question")
-    problem: bounded(160, "if a NO: what is wrong, in one sentence; else empty")
+    problem: Annotated[str, bounded(160, "if a NO: what is wrong, in one sentence; else empty")]
 
 
 class CriterionScoreOut(BaseModel):
@@ -190,7 +241,7 @@ class CriterionScoreOut(BaseModel):
 
 class RubricJudgeOut(BaseModel):
     scores: Annotated[list[CriterionScoreOut], AfterValidator(lambda v: v[:12])]
-    failure_modes: bounded(240, "what the answer got wrong or missed")
+    failure_modes: Annotated[str, bounded(240, "what the answer got wrong or missed")]
 
 
 class EquivalenceOut(BaseModel):
@@ -209,8 +260,8 @@ TypeCategory = Literal["reasoning", "knowledge", "mixed"]
 
 
 class TypeProposalOut(BaseModel):
-    name: bounded(60, "short name of the question type", min_chars=3)
-    definition: bounded(240, "what questions of this type ask for", min_chars=10)
+    name: Annotated[str, bounded(60, "short name of the question type", min_chars=3)]
+    definition: Annotated[str, bounded(240, "what questions of this type ask for", min_chars=10)]
 
 
 class DiscoverOut(BaseModel):
@@ -221,8 +272,8 @@ class DiscoverOut(BaseModel):
 
 
 class TaxonomyTypeOut(BaseModel):
-    name: bounded(60, "short distinct name", min_chars=3)
-    definition: bounded(300, "what belongs to this type and what does not", min_chars=10)
+    name: Annotated[str, bounded(60, "short distinct name", min_chars=3)]
+    definition: Annotated[str, bounded(300, "what belongs to this type and what does not", min_chars=10)]
     category: TypeCategory = Field(description="reasoning, knowledge or mixed")
 
 
@@ -244,7 +295,8 @@ def assign_schema(type_names: list[str]) -> type[BaseModel]:
     return create_model(
         "AssignOut",
         assignments=(
-            Annotated[list[assignment], AfterValidator(lambda v: v[:100])],
+            # mypy cannot check a model class built at run time
+            Annotated[list[assignment], AfterValidator(lambda v: v[:100])],  # type: ignore[valid-type]
             Field(description="one entry per item, by item number"),
         ),
     )
