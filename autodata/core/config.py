@@ -10,6 +10,7 @@ inherit from (the orchestrator), then take their own ``[roles.<role>]`` section,
 
 from __future__ import annotations
 
+import argparse
 import os
 import tomllib
 from collections.abc import Mapping
@@ -286,7 +287,7 @@ def load_models_config(
     return ModelsConfig(profile=profile, roles=roles)
 
 
-def add_model_args(parser) -> None:
+def add_model_args(parser: argparse.ArgumentParser) -> None:
     """The ``--profile`` / ``--config`` / ``--set`` options every model-using command shares."""
     parser.add_argument(
         "--profile", default="local", help="model profile: local (embedded, default) or openai"

@@ -7,6 +7,7 @@ the run directory (``variants/<id>/``) and documents in the context.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NotRequired
 
@@ -26,7 +27,8 @@ class Cost(TypedDict):
 def add_costs(left: Cost | None, right: Cost | None) -> Cost:
     """Reducer: costs reported by parallel branches add up."""
     out = Cost(calls=0, failed=0, input_tokens=0, output_tokens=0)
-    for part in (left or {}, right or {}):
+    parts: tuple[Mapping[str, Any], ...] = (left or {}, right or {})
+    for part in parts:
         for key in out:
             out[key] += int(part.get(key, 0))  # type: ignore[literal-required]
     return out
@@ -116,4 +118,5 @@ class MetaContext:
     def inner_context(self) -> RunContext:
         if self.inner is None:
             self.inner = RunContext()
-        return self.inner
+        inner: RunContext = self.inner
+        return inner

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple, NotRequired, TypeVar
+from typing import IO, Any, NamedTuple, NotRequired, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from typing_extensions import TypedDict
@@ -168,7 +168,7 @@ class JsonlWriter:
         with path.open("rb") as handle:
             self._catch_up(handle)
 
-    def _catch_up(self, handle) -> None:
+    def _catch_up(self, handle: IO[bytes]) -> None:
         handle.seek(self._offset)
         for raw in handle:
             if not raw.endswith(b"\n"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Literal, NotRequired
+from typing import Annotated, Any, Literal, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -72,7 +72,7 @@ class Sample(TypedDict):
     answer: str | None
     final_answer: str | None
     score: float | None
-    criteria: list[dict]
+    criteria: list[dict[str, Any]]
     failure_modes: str
     graded_by: str
     """``code`` (normalisation / math-verify, empty answers), ``judge`` (LLM), or ``none`` (failed call)."""
@@ -149,9 +149,9 @@ class SelfInstructState(TypedDict, total=False):
     rounds: Annotated[list[RoundRecord], operator.add]
     calls: Annotated[list[CallRecord], operator.add]
     status: Status
-    accepted: dict | None
+    accepted: dict[str, Any] | None
     """The unit's latest accepted item (all of them: ``accepted_items``)."""
-    accepted_items: Annotated[list[dict], operator.add]
+    accepted_items: Annotated[list[dict[str, Any]], operator.add]
 
 
 class ChallengerTask(TypedDict):

@@ -14,6 +14,7 @@ import ast
 import math
 import operator
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from autodata.rules.format_rules import RuleResult
@@ -24,7 +25,7 @@ _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _OPERATOR = re.compile(r"(?<=[\d)])\s*(?:\*\*|[-+*/])\s*(?=[\d(.-])")
 """An operator between two operands, in a normalised side (``×`` is ``*``, ``^`` is ``**``)."""
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_OPS = {
+_OPS: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -68,7 +69,11 @@ def _evaluate(side: str) -> float | None:
         return None
 
     def value(node: ast.AST) -> float:
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+        ):
             return float(node.value)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
             inner = value(node.operand)
@@ -94,7 +99,7 @@ def _decimals(number: str) -> int:
 def agrees(value: float, stated: str) -> bool:
     """``stated`` is ``value`` as written: rounded to its own decimals, or within 1%."""
     shown = float(_normalise(stated))
-    return abs(value - shown) <= max(0.5 * 10 ** -_decimals(stated) + 1e-9, RELATIVE_SLACK * abs(value))
+    return abs(value - shown) <= max(0.5 * 10.0 ** -_decimals(stated) + 1e-9, RELATIVE_SLACK * abs(value))
 
 
 def equations(text: str) -> list[Equation]:

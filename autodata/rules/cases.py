@@ -4,6 +4,7 @@ and solved with the passage's rule, not only with the case's own facts. Pure, no
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from autodata.rules.code_passages import without_comments
 from autodata.rules.evidence import flat, source_sentences
@@ -85,16 +86,17 @@ def check_case_uses_passage(solution: str, case: str, question: str, passage: st
     )
 
 
-def worked_solution(item: dict) -> str:
+def worked_solution(item: dict[str, Any]) -> str:
     """How a case item reaches its answer: its worked solution, or its answer program without its comments
     (a comment that quotes the passage is no use of it: measured, programs about versions and invented dates
     that quoted a licence's sentence and computed nothing the licence says)."""
-    if item.get("solution"):
-        return item["solution"]
+    solution: str | None = item.get("solution")
+    if solution:
+        return solution
     return without_comments(item.get("program") or "")
 
 
-def case_of(item: dict) -> str:
+def case_of(item: dict[str, Any]) -> str:
     """What a case item's challenger wrote: its context after the passage sentences code put first."""
     passage = " ".join(item.get("evidence") or [])
     context = item.get("context") or ""

@@ -49,7 +49,9 @@ def question_similarity(a: str, b: str) -> float:
     return _similarity(_features(a, SHINGLE_WORDS), _features(b, SHINGLE_WORDS))
 
 
-def repeat_of(question: str, earlier: list[tuple[int, str]], threshold: float = REPEAT_THRESHOLD):
+def repeat_of(
+    question: str, earlier: list[tuple[int, str]], threshold: float = REPEAT_THRESHOLD
+) -> tuple[int, float] | None:
     """The ``(round, similarity)`` of the most similar earlier question at or above ``threshold``, or None."""
     best: tuple[int, float] | None = None
     for round_no, old in earlier:
@@ -94,7 +96,7 @@ class DuplicateIndex:
     def __contains__(self, item_id: str) -> bool:
         return item_id in self._sets
 
-    def _minhash(self, features: tuple[frozenset[str], frozenset[str]]):
+    def _minhash(self, features: tuple[frozenset[str], frozenset[str]]) -> Any:
         from datasketch import MinHash
 
         m = MinHash(num_perm=NUM_PERM, seed=1)
@@ -105,7 +107,8 @@ class DuplicateIndex:
     def _candidates(self, features: tuple[frozenset[str], frozenset[str]]) -> list[str]:
         if self._lsh is None or not (features[0] or features[1]):
             return list(self._sets)
-        return self._lsh.query(self._minhash(features))
+        keys: list[str] = self._lsh.query(self._minhash(features))
+        return keys
 
     def find(self, question: str) -> tuple[str, float] | None:
         """The most similar accepted item at or above the threshold: ``(id, similarity)``, or None."""

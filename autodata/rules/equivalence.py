@@ -13,6 +13,7 @@ import logging
 import re
 import unicodedata
 from decimal import Decimal
+from typing import Any
 
 from autodata.core.numbers import CARDINALS
 
@@ -72,10 +73,10 @@ _MATH_SPELLING = (
 
 def marked_final_answer(text: str) -> str | None:
     """The answer the text marks as final (its last ``Final answer:`` line or ``\\boxed{}``), or None."""
-    matches = _FINAL.findall(text)
+    matches: list[str] = _FINAL.findall(text)
     if matches:
         return matches[-1].strip().strip("*").strip()
-    boxed = _BOXED.findall(text)
+    boxed: list[str] = _BOXED.findall(text)
     if boxed:
         return boxed[-1].strip()
     return None
@@ -171,13 +172,13 @@ def math_spelling(text: str) -> str:
     return text
 
 
-def _math_parse(text: str):
+def _math_parse(text: str) -> list[Any]:
     from math_verify import parse
 
     text = math_spelling(text)
     wrapped = text if "$" in text or "\\boxed" in text else f"${text}$"
     try:
-        parsed = parse(wrapped, parsing_timeout=None)
+        parsed: list[Any] = parse(wrapped, parsing_timeout=None)
     except Exception:
         return []
     # a list of strings only is a failed parse: verify would compare the raw text
@@ -213,9 +214,9 @@ def answers_equivalent(reference: str, candidate: str) -> bool | None:
     if contains_whole(ref, cand):  # before the symbolic test, which reads "int (1000)" as a product
         return True
     if _is_mathy(reference) and _is_mathy(candidate):
-        same = symbolic_equal(reference, candidate)
-        if same is not None:
-            return same
+        symbolic = symbolic_equal(reference, candidate)
+        if symbolic is not None:
+            return symbolic
     if differ_only_in_numbers(ref, cand):
         return False
     return None

@@ -4,11 +4,14 @@ computed in code from its per-criterion verdicts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
 from autodata.core.state import Criterion
 from autodata.rules.schemas import VERDICT_SCORE, RubricJudgeOut
 
 
-def format_rubric(rubric: list[dict]) -> str:
+def format_rubric(rubric: Sequence[Mapping[str, Any]]) -> str:
     if not rubric:
         return "(none)"
     return "\n".join(f"[{c['id']}] ({c['points']:+d} points) {c['description']}" for c in rubric)
@@ -28,7 +31,7 @@ def rubric_score(rubric: list[Criterion], verdicts: dict[int, str]) -> float:
     return round(min(1.0, max(0.0, earned / positive)), 4)
 
 
-def rubric_validator(rubric: list[Criterion]):
+def rubric_validator(rubric: list[Criterion]) -> Callable[[RubricJudgeOut], str | None]:
     ids = {c["id"] for c in rubric}
 
     def validate(out: RubricJudgeOut) -> str | None:

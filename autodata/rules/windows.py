@@ -32,7 +32,8 @@ def source_windows(text: str, size: int = DEFAULT_WINDOW_CHARS) -> list[list[int
     if len(text) <= size:
         return [[0, len(text)]]
     windows: list[list[int]] = []
-    start = end = None
+    start: int | None = None
+    end = 0  # read only while start is set
     for p_start, p_end in _paragraph_spans(text):
         while p_end - p_start > size:  # an over-long paragraph: cut at a sentence end
             cut = text.rfind(". ", p_start, p_start + size)

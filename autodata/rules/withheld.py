@@ -94,7 +94,7 @@ def _expression(span: str) -> str:
     return " ".join(words[start:])
 
 
-def _span(match: re.Match) -> str:
+def _span(match: re.Match[str]) -> str:
     """The result a match states: a formula without its naming words, a reason without its "then"
     ("because then sequences finish together" -> "sequences finish together")."""
     span = _expression(match.group("result").strip().rstrip("."))
@@ -150,12 +150,12 @@ def _stated_formulas(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def _connective(match: re.Match) -> str:
+def _connective(match: re.Match[str]) -> str:
     """The connective a result match opens with, lower-cased and without its comma (", so" -> "so")."""
     return re.sub(r"^,\s+", "", match.group("connective").lower())
 
 
-def _requirement(text: str, match: re.Match) -> bool:
+def _requirement(text: str, match: re.Match[str]) -> bool:
     """ ", with ..." after words alone states what something needs or has ("an iterable of numbers, with at
     least two values"), not what was worked out: only after a formula ("r^2 - 5r + 6 = 0, with roots 2 and
     3") is it a result."""
@@ -179,7 +179,7 @@ def result_spans(passage: str) -> list[str]:
     return spans
 
 
-def _result_match(passage: str, result: str) -> tuple[str, re.Match] | None:
+def _result_match(passage: str, result: str) -> tuple[str, re.Match[str]] | None:
     """The flattened passage and the connective match that states ``result`` in it (result_spans' own)."""
     text = _flat(passage)
     match = next((m for m in _RESULT.finditer(text) if _span(m) == result), None)
