@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
-from autodata.core.state import Candidate, ChallengerTask, Item
+from autodata.core.state import Candidate, ChallengerTask
 from autodata.llm.calls import CallRecord, call_structured
-from autodata.local.program_imports import with_imports
-from autodata.local.sandbox import allowed_modules, run_program
+from autodata.local.sandbox import allowed_modules
 from autodata.nodes.common import context, emit, registry
+from autodata.nodes.items import ItemOut, answer_by_program, code_question, to_item
 from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
-from autodata.rules.arithmetic import repair
-from autodata.rules.code_passages import passage_code_names, qualified_names, without_comments
-from autodata.rules.evidence import grounded_context
+from autodata.rules.code_passages import passage_code_names, qualified_names
 from autodata.rules.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
     RUBRIC_MAX,
     RUBRIC_MIN,
-    answer_core,
 )
 from autodata.rules.schemas import (
     CaseItemOut,
@@ -32,13 +27,9 @@ from autodata.rules.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
-from autodata.rules.windows import passage_sentences, reflow, turn_of
+from autodata.rules.windows import reflow, turn_of
 from autodata.rules.withheld import (
-    consequence_premise,
-    formula_subject,
-    reason_fact,
     withheld_result,
-    withhold,
 )
 
 
@@ -48,173 +39,6 @@ def mode_brief(ctx: RunContext) -> str:
     if ctx.mode not in briefs:
         raise PromptError(f"prompts/mode_briefs.md has no line for the mode {ctx.mode!r}")
     return briefs[ctx.mode].strip()
-
-
-REASON_TYPE = "causal explanation"
-"""The question type of a withheld reason (its question is code's: reason_question)."""
-FORMULA_TYPE = "derivation"
-"""The question type of a withheld equation for a named quantity (its question is code's too)."""
-CONSEQUENCE_TYPE = "consequence"
-"""The question type of a withheld consequence in words (consequence_question)."""
-
-ItemOut = (
-    VerifiableItemOut
-    | RubricItemOut
-    | CaseItemOut
-    | CaseRubricItemOut
-    | ProgramItemOut
-    | TraceItemOut
-    | WithheldItemOut
-)
-
-
-def _criteria(parsed: ItemOut) -> list:
-    return [
-        {"id": i + 1, "description": c.description.strip(), "points": int(c.points)}
-        for i, c in enumerate(getattr(parsed, "rubric", []) or [])
-    ]
-
-
-def withheld_rubric(result: str) -> list:
-    """The rubric of a withheld-result item: one criterion, written by code from the source's result (a small
-    model's criteria restate the facts the context gives, which any answer can repeat)."""
-    description = load_prompt("withheld_criterion").render_text(result=result.strip().rstrip("."))
-    return [{"id": 1, "description": description, "points": 3}]
-
-
-def _withheld_item(parsed: WithheldItemOut, window: str, result: str, mode: str | None) -> Item:
-    """The passage without ``result`` as the context, ``result`` as the reference answer. A result not found
-    in the passage keeps the whole passage as context (the grounding check rejects it)."""
-    evidence = passage_sentences(window)
-    context = withhold(window, result)
-    return Item(
-        kind="withheld",
-        evidence=evidence,
-        question_type=parsed.question_type.strip(),
-        skills=[],
-        context=" ".join(evidence) if context is None else context,
-        question=parsed.question.strip(),
-        answer=result.strip().rstrip("."),
-        rubric=withheld_rubric(result) if mode == "rubric" else [],
-    )
-
-
-def _program_item(parsed: ProgramItemOut, window: str | None) -> Item:
-    """A case item whose answer its program will compute (answer_by_program): empty until it has run."""
-    evidence = passage_sentences(window) if window is not None else []
-    return Item(
-        kind="case",
-        evidence=evidence,
-        question_type=parsed.question_type.strip(),
-        skills=[],
-        context=" ".join([*evidence, parsed.context.strip()]).strip(),
-        question=parsed.question.strip(),
-        answer="",
-        rubric=[],
-        program=with_imports(unescaped_program(parsed.program.strip())),
-    )
-
-
-def trace_question(program: str) -> str:
-    """The program without its comments, then code's question about what it prints
-    (prompts/trace_question.md): the program is part of the question, so every check that tells questions
-    apart (repeats, run-wide duplicates, item ids) tells programs apart."""
-    return f"{program}\n\n{load_prompt('trace_question').render_text()}"
-
-
-def _trace_item(parsed: TraceItemOut, window: str | None) -> Item:
-    """The passage as the context, the program and code's question as the question; the answer is the line
-    the program prints once run (answer_by_program)."""
-    evidence = passage_sentences(window) if window is not None else []
-    program = with_imports(without_comments(unescaped_program(parsed.program.strip())))
-    return Item(
-        kind="trace",
-        evidence=evidence,
-        question_type=parsed.question_type.strip(),
-        skills=[],
-        context=" ".join(evidence),
-        question=trace_question(program),
-        answer="",
-        rubric=[],
-        program=program,
-    )
-
-
-_DOUBLE_ESCAPES = (("\\n", "\n"), ('\\"', '"'), ("\\t", "\t"))
-
-
-def unescaped_program(program: str) -> str:
-    """A program whose JSON string was escaped twice (every line break a literal backslash-n: measured on the
-    1.5B) is one comment line that prints nothing; undo the second escaping when it has no line break."""
-    if "\n" in program or "\\n" not in program:
-        return program
-    for escaped, plain in _DOUBLE_ESCAPES:
-        program = program.replace(escaped, plain)
-    return program
-
-
-_INTEGRAL_FLOAT = re.compile(r"(?<![\d.])(\d+)\.0\b(?!\.)")
-_ADDRESS = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
-"""An object printed by its default repr ("<itertools.chain object at 0x7f9b...>"): no answer, it changes from
-run to run."""
-
-
-async def answer_by_program(item: Item) -> Item:
-    """The item with its program's printed line as the answer (a float with nothing after the point loses
-    it: "30.0 minutes" -> "30 minutes"), or with the reason it gave none in ``program_error``."""
-    run = await run_program(item["program"])
-    if run.output is None:
-        return Item(**{**item, "program_error": run.error or "no output"})
-    if item.get("kind") == "trace" and run.lines > 1:  # the question asks for all it prints
-        error = load_prompt("program_lines_feedback").render_text(lines=run.lines)
-        return Item(**{**item, "program_error": error})
-    if address := _ADDRESS.search(run.output):
-        error = load_prompt("program_address_feedback").render_text(printed=address.group(0))
-        return Item(**{**item, "program_error": error})
-    return Item(**{**item, "answer": answer_core(_INTEGRAL_FLOAT.sub(r"\1", run.output))})
-
-
-def to_item(
-    parsed: ItemOut, window: str | None = None, result: str | None = None, mode: str | None = None
-) -> Item:
-    """The candidate item; with the source ``window`` the challenger saw, its context starts with the source
-    sentences the item rests on. A case item rests on the whole passage it was given, a withheld-result item
-    on the passage without ``result`` (autodata/rules/withheld.py), a CoT item on the sentences its evidence
-    quotes (autodata/rules/grounding.py: grounded_context). A withheld-result item of a rubric-``mode`` run
-    gets its rubric from code (withheld_rubric)."""
-    if isinstance(parsed, WithheldItemOut):
-        return _withheld_item(parsed, window or "", result or "", mode)
-    if isinstance(parsed, ProgramItemOut):
-        return _program_item(parsed, window)
-    if isinstance(parsed, TraceItemOut):
-        return _trace_item(parsed, window)
-    context = parsed.context.strip()
-    if isinstance(parsed, CaseItemOut):
-        item_kind: dict = {"kind": "case"}
-        evidence = passage_sentences(window) if window is not None else []
-        context = " ".join([*evidence, context]).strip()
-    else:
-        item_kind = {}
-        evidence = [e.strip() for e in parsed.evidence if e.strip()]
-        if window is not None:
-            context = grounded_context(evidence, context, window)
-    item = Item(
-        **item_kind,
-        evidence=evidence,
-        question_type=parsed.question_type.strip(),
-        skills=[s.strip() for s in getattr(parsed, "skills", []) if s.strip()],
-        context=context,
-        question=parsed.question.strip(),
-        answer=answer_core(parsed.answer) if item_kind else parsed.answer.strip(),
-        rubric=_criteria(parsed),
-    )
-    if getattr(parsed, "solution", ""):
-        item["solution"] = parsed.solution.strip()
-        repaired = repair(item["solution"], item["answer"])
-        if repaired is not None:  # the answer becomes what the item's own last step computes
-            item["solution"], item["answer"], note = repaired
-            item["repairs"] = [f"arithmetic: {note}"]
-    return item
 
 
 def item_schema(mode: str) -> type[VerifiableItemOut]:
@@ -313,56 +137,6 @@ async def write_candidate(
         error=record["error"],
     )
     return Candidate(attempt=attempt, index=index, item=item, error=record["error"]), records
-
-
-_LINKING_WORD = re.compile(
-    r"^(moreover|however|furthermore|also|thus|hence|therefore|besides|indeed|instead|still|similarly|likewise|"
-    r"finally|then|in addition|in particular|in practice|in contrast|in short|in other words|for example|"
-    r"for instance|by contrast|as a result|on the other hand|nevertheless|nonetheless|conversely),\s+",
-    re.IGNORECASE,
-)
-"""A sentence's link to the one before it ("Moreover, ..."), which reads wrong after "the fact that"."""
-
-
-def _in_sentence(fact: str) -> str:
-    """``fact`` to follow "the fact that": without its linking word, its first letter lowered unless it
-    opens an acronym."""
-    fact = _LINKING_WORD.sub("", fact.strip())
-    lead = fact[:1].lower() + fact[1:] if fact[:1].isupper() and not fact[1:2].isupper() else fact
-    return lead.rstrip(". ")
-
-
-def reason_question(fact: str) -> str:
-    """The question of a withheld reason, written by code (prompts/withheld_reason_question.md): asked about
-    the fact the reason explains, it cannot give the reason away, and a small model asked for it wrote
-    "Why <the reason itself>?"."""
-    return load_prompt("withheld_reason_question").render_text(fact=_in_sentence(fact))
-
-
-def consequence_question(premise: str) -> str:
-    """The question of a withheld consequence in words, written by code
-    (prompts/withheld_consequence_question.md), about the fact it follows from: a small model asked for it
-    addressed "the passage" the solvers never see ("What does the passage suggest about ...?")."""
-    return load_prompt("withheld_consequence_question").render_text(premise=_in_sentence(premise))
-
-
-def formula_question(subject: str) -> str:
-    """The question of a withheld equation for ``subject``, written by code
-    (prompts/withheld_formula_question.md): a small model asked for it put the equation itself into it."""
-    return load_prompt("withheld_formula_question").render_text(subject=subject)
-
-
-def code_question(passage: str, result: str) -> WithheldItemOut | None:
-    """The question code writes for ``result`` of ``passage``: about the fact a reason explains or a
-    consequence follows from, or for what an equation solves; None when a model must write it."""
-    if fact := reason_fact(passage, result):
-        return WithheldItemOut(question=reason_question(fact), question_type=REASON_TYPE)
-    if premise := consequence_premise(passage, result):
-        return WithheldItemOut(question=consequence_question(premise), question_type=CONSEQUENCE_TYPE)
-    kept = withhold(passage, result)
-    if kept and (subject := formula_subject(result, kept)):
-        return WithheldItemOut(question=formula_question(subject), question_type=FORMULA_TYPE)
-    return None
 
 
 CASE_PROMPT: dict[type, str] = {

@@ -106,7 +106,7 @@ def test_a_stated_result_is_right_exactly_when_it_is_within_rounding_or_one_perc
 
 
 def test_the_challenger_s_case_item_gets_its_own_arithmetic_and_the_verifier_rejects_what_stays_wrong():
-    from autodata.nodes.challenger import to_item
+    from autodata.nodes.items import to_item
     from autodata.nodes.verifier import coded_checks
     from autodata.rules.schemas import CaseItemOut
 

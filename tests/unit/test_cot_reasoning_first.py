@@ -6,12 +6,12 @@ from pydantic import ValidationError
 from scripts import item
 
 from autodata.llm.dialects import response_format_for
-from autodata.nodes.challenger import to_item
 from autodata.nodes.cot_challenger import (
     REASONING_MIN_CHARS,
     CotRubricItemOut,
     CotVerifiableItemOut,
 )
+from autodata.nodes.items import to_item
 from autodata.rules.schemas import RubricItemOut, VerifiableItemOut
 
 COT = [(CotVerifiableItemOut, VerifiableItemOut), (CotRubricItemOut, RubricItemOut)]

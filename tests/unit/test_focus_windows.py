@@ -61,7 +61,7 @@ def test_passages_do_not_overlap_and_respect_the_size(paragraphs, size):
 
 
 def test_a_case_item_rests_on_its_whole_passage_and_keeps_its_solution():
-    from autodata.nodes.challenger import to_item
+    from autodata.nodes.items import to_item
     from autodata.rules.schemas import CaseItemOut
 
     passage = (
@@ -112,7 +112,8 @@ def test_interactive_session_examples_are_code_not_passages():
 def test_a_case_built_on_the_worked_example_is_rejected_in_code_before_the_verifier():
     from types import SimpleNamespace
 
-    from autodata.nodes.challenger import case_example, to_item
+    from autodata.nodes.challenger import case_example
+    from autodata.nodes.items import to_item
     from autodata.nodes.verifier import coded_checks
     from autodata.rules.cases import case_of
     from autodata.rules.schemas import CaseItemOut

@@ -62,7 +62,7 @@ async def test_a_program_with_values_the_case_does_not_give_is_rejected():
 
 
 def test_a_program_escaped_twice_gets_its_line_breaks_back():
-    from autodata.nodes.challenger import unescaped_program
+    from autodata.nodes.items import unescaped_program
 
     twice = '# \\"rule\\"\\nx = 3\\nprint(f\\"{x} days\\")'
     assert unescaped_program(twice) == '# "rule"\nx = 3\nprint(f"{x} days")'
@@ -121,7 +121,7 @@ def test_the_report_shows_a_program_item_s_program_as_code():
 async def test_a_program_that_prints_an_object_s_address_gives_no_answer():
     # measured: print(itertools.chain(...)) gave "<itertools.chain object at 0x7f9bf5f36ef0>", a different
     # answer on every run
-    from autodata.nodes.challenger import answer_by_program
+    from autodata.nodes.items import answer_by_program
 
     printed = await answer_by_program(program_item("import itertools\nprint(itertools.chain([1], [2]))"))
     assert "address" in printed["program_error"]

@@ -142,7 +142,7 @@ def test_a_case_answer_keeps_its_result_and_leaves_the_reasons_to_its_solution()
 
 
 def test_a_case_item_answer_is_cut_to_its_result():
-    from autodata.nodes.challenger import to_item
+    from autodata.nodes.items import to_item
     from autodata.rules.schemas import CaseItemOut
 
     parsed = CaseItemOut(

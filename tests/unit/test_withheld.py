@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from autodata.nodes.challenger import to_item
+from autodata.nodes.items import to_item
 from autodata.rules.grounding import check_grounding
 from autodata.rules.leakage import check_leakage
 from autodata.rules.schemas import WithheldItemOut
@@ -140,7 +140,7 @@ def test_a_withheld_rubric_item_is_graded_on_one_criterion_code_writes_from_the_
 
 
 def test_a_result_given_as_a_reason_is_asked_for_by_code_about_the_fact_it_explains():
-    from autodata.nodes.challenger import reason_question
+    from autodata.nodes.items import reason_question
     from autodata.rules.withheld import reason_fact, relation_of
 
     because = "The gain was smallest when all requests were alike, because then sequences finish."
@@ -156,7 +156,7 @@ def test_a_result_given_as_a_reason_is_asked_for_by_code_about_the_fact_it_expla
 
 
 def test_a_code_written_question_drops_the_fact_s_linking_word():
-    from autodata.nodes.challenger import consequence_question, reason_question
+    from autodata.nodes.items import consequence_question, reason_question
 
     fact = "Moreover, if an input wins over the last output value, it cannot fit in the heap"
     assert consequence_question(fact) == (
@@ -190,7 +190,7 @@ def test_a_formula_a_passage_states_as_what_something_is_or_has_is_a_result():
 
 
 def test_an_equation_for_a_named_quantity_is_asked_for_by_code_when_the_context_does_not_define_it():
-    from autodata.nodes.challenger import formula_question
+    from autodata.nodes.items import formula_question
     from autodata.rules.withheld import formula_subject
 
     summed = "Multiplying the recurrence by x^n and summing gives G(x) - 1 = 2x G(x) + x/(1 - x)."
@@ -208,7 +208,7 @@ def test_an_equation_for_a_named_quantity_is_asked_for_by_code_when_the_context_
 
 
 def test_a_consequence_in_words_is_asked_for_by_code_about_the_fact_it_follows_from():
-    from autodata.nodes.challenger import CONSEQUENCE_TYPE, code_question
+    from autodata.nodes.items import CONSEQUENCE_TYPE, code_question
     from autodata.rules.withheld import consequence_premise
 
     # the 1.5B, asked for this one, wrote "What does the passage suggest about the effect of paging ...?"
