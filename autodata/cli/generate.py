@@ -23,7 +23,8 @@ from autodata.llm.cache import ResponseCache
 from autodata.local.server import LocalServerCrashed
 from autodata.rules.acceptance import PRESETS
 from autodata.run.checkpointers import describe as describe_checkpointer
-from autodata.run.runner import Runner, RunSummary
+from autodata.run.runner import Runner
+from autodata.run.summary import RunSummary
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
 EXIT_NO_EVIDENCE = 3

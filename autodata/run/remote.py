@@ -17,17 +17,9 @@ from typing import Any
 
 from autodata.core.context import RunContext
 from autodata.data.documents import Document, Skipped
-from autodata.run.runner import (
-    FINISHED,
-    Progress,
-    RunSummary,
-    document_input,
-    finish_summary,
-    open_writers,
-    run_pool,
-    tally,
-    write_records,
-)
+from autodata.run.runner import Progress, document_input, run_pool
+from autodata.run.summary import FINISHED, RunSummary, finish_summary, tally
+from autodata.run.unit_records import open_writers, write_records
 
 NAMESPACE = uuid.UUID("6f1d7c2e-0b7a-4c51-9a43-5c3e2f0d9b11")
 CONTEXT_FIELDS = tuple(

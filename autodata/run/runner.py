@@ -9,80 +9,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langgraph.types import Command, Durability
 
 from autodata.core.context import RunContext
-from autodata.core.records import AcceptedRecord, JsonlWriter, RejectedRecord, Source
 from autodata.data.documents import Document, Skipped
 from autodata.graphs.self_instruct import build_graph
-from autodata.llm.accounting import BudgetExhausted, summarize_calls
+from autodata.llm.accounting import BudgetExhausted
 from autodata.llm.models import registry_of
 from autodata.local.server import LocalServerCrashed
-from autodata.rules.dedup import DuplicateIndex
 from autodata.run.checkpointers import checkpointed_threads, is_postgres, open_checkpointer
+from autodata.run.summary import FINISHED, RunSummary, finish_summary, tally
+from autodata.run.unit_records import open_writers, write_records
 
-FINISHED = ("accepted", "exhausted", "failed")
 Progress = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class RunSummary:
-    out_dir: str
-    documents: int = 0
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    finished: dict[str, int] = field(default_factory=dict)
-    rounds: int = 0
-    attempts: int = 0
-    accepted: int = 0
-    rejections: dict[str, int] = field(default_factory=dict)
-    items_solved: int = 0
-    """Rounds in which a candidate passed screening and reached the solvers."""
-    calls: dict[str, dict[str, float]] = field(default_factory=dict)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    wall_seconds: float = 0.0
-    cost_usd: float = 0.0
-    """Sum of ``calls[role]["cost_usd"]`` (role price tables; cached replays are free)."""
-    duplicates: int = 0
-    """Accepted items diverted to rejected.jsonl as near-duplicates of an earlier accepted question."""
-    stopped: str | None = None
-    """Why the run stopped before every unit finished (``budget reached: ...``); None when it did not."""
-
-    @classmethod
-    def begin(cls, out_dir: Path, documents: list[Document], skipped: list[Skipped] | None) -> RunSummary:
-        """The totals of a run that is starting (its directory created)."""
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return cls(
-            out_dir=str(out_dir),
-            documents=len(documents),
-            skipped=[{"path": s.path, "reason": s.reason} for s in skipped or []],
-        )
-
-    @property
-    def warnings(self) -> list[str]:
-        out = []
-        if self.documents and self.items_solved == 0 and not self.stopped:
-            out.append(
-                "no candidate item ever passed screening, so no solver ran: the run produced no "
-                "evidence at all (see rejected.jsonl for why)"
-            )
-        failed_calls = sum(int(r["failed"]) for r in self.calls.values())
-        total_calls = sum(int(r["calls"]) for r in self.calls.values())
-        if total_calls and failed_calls / total_calls > 0.25:
-            out.append(f"{failed_calls} of {total_calls} LLM calls failed")
-        if self.errors:
-            out.append(f"{len(self.errors)} document(s) stopped with an error")
-        return out
-
-    def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "warnings": self.warnings}
 
 
 async def run_pool(items: Iterable[Any], concurrency: int, work: Callable[[Any], Awaitable[None]]) -> None:
@@ -96,110 +41,6 @@ async def run_pool(items: Iterable[Any], concurrency: int, work: Callable[[Any],
     await asyncio.gather(*(worker() for _ in range(max(1, concurrency))))
 
 
-def tally(
-    summary: RunSummary,
-    values: dict[str, Any],
-    statuses: Counter[str],
-    reasons: Counter[str],
-) -> None:
-    """Add one finished document's final state to the run totals (constant memory per run)."""
-    statuses[values.get("status", "unknown")] += 1
-    summarize_calls(values.get("calls", []), into=summary.calls)
-    for r in values.get("rounds", []):
-        summary.attempts += 1
-        summary.rounds += 1 if r["counted"] else 0
-        summary.items_solved += 1 if r["weak"] else 0
-        if r["reason"] != "accepted":
-            reasons[r["reason"]] += 1
-    diverted = len(values.get("duplicates_of") or [])  # set by write_records: went to rejected.jsonl
-    summary.duplicates += diverted
-    if diverted:
-        reasons["duplicate"] += diverted
-    summary.accepted += len(accepted_payloads(values)) - diverted
-
-
-def finish_summary(
-    summary: RunSummary,
-    out_dir: Path,
-    started: float,
-    statuses: Counter[str],
-    reasons: Counter[str],
-) -> RunSummary:
-    summary.finished = dict(statuses)
-    summary.rejections = dict(reasons.most_common())
-    summary.wall_seconds = round(time.monotonic() - started, 1)
-    summary.cost_usd = round(sum(row.get("cost_usd", 0.0) for row in summary.calls.values()), 6)
-    if summary.stopped:  # units stopped by the budget or never started: every unit is accounted for
-        left = summary.documents - sum(summary.finished.values()) - len(summary.errors)
-        if left > 0:
-            summary.finished["stopped"] = left
-    (out_dir / "summary.json").write_text(json.dumps(summary.to_json(), indent=2), encoding="utf-8")
-    return summary
-
-
-def write_records(
-    values: dict[str, Any],
-    tid: str,
-    models: dict[str, str],
-    accepted: JsonlWriter,
-    rejected: JsonlWriter,
-    dedup: DuplicateIndex | None = None,
-) -> None:
-    """With ``dedup``, an accepted item whose question near-duplicates one accepted before goes to
-    ``rejected`` (reason ``duplicate``) and that item's id is added to ``values["duplicates_of"]``. The check
-    runs under the accepted file's lock with the index caught up on every process's items (see
-    :func:`open_writers`), so two workers cannot both accept near-duplicates."""
-    for record in rejected_records(values, tid):
-        rejected.write(record)
-    values["duplicates_of"] = []
-    for payload in accepted_payloads(values):
-        record = accepted_record(payload, values, models)
-        found: tuple[str, float] | None = None
-
-        def near_duplicate(record=record) -> tuple[str, float] | None:
-            nonlocal found
-            found = None if record.id in dedup else dedup.find(record.question)
-            return found
-
-        written = accepted.write(record, veto=near_duplicate if dedup is not None else None)
-        if found is not None:
-            values["duplicates_of"].append(found[0])
-            rejected.write(duplicate_record(record, found[0], found[1]))
-        elif written and dedup is not None:
-            dedup.add(record.id, record.question)
-
-
-def open_writers(
-    out_dir: Path, dedup_threshold: float | None
-) -> tuple[JsonlWriter, JsonlWriter, DuplicateIndex | None]:
-    """The run's ``accepted.jsonl`` and ``rejected.jsonl`` writers and, with a threshold, the near-duplicate
-    index of the accepted questions, kept up to date with what every process writes to the file."""
-    dedup = DuplicateIndex(dedup_threshold) if dedup_threshold else None
-    on_read = (lambda data: dedup.add(data["id"], data["question"])) if dedup is not None else None
-    accepted = JsonlWriter(out_dir / "accepted.jsonl", on_read=on_read)
-    return accepted, JsonlWriter(out_dir / "rejected.jsonl"), dedup
-
-
-def duplicate_record(record: AcceptedRecord, duplicate_of: str, similarity: float) -> RejectedRecord:
-    return RejectedRecord(
-        id=f"{record.id}-duplicate",
-        source=record.source,
-        round=record.rounds,
-        attempt=record.rounds,
-        counted=True,
-        reason="duplicate",
-        detail=f"near-duplicate of accepted item {duplicate_of} (similarity {similarity:.2f})",
-        question=record.question,
-        weak_scores=record.weak_scores,
-        strong_scores=record.strong_scores,
-        weak_mean=record.weak_mean,
-        strong_mean=record.strong_mean,
-        gap=record.gap,
-        screenings=[],
-        duplicate_of=duplicate_of,
-    )
-
-
 def document_input(doc: Document) -> dict[str, Any]:
     """The graph input of one work unit (a document or one of its sections)."""
     payload: dict[str, Any] = {"document": doc.text, "source": doc.path}
@@ -210,62 +51,6 @@ def document_input(doc: Document) -> dict[str, Any]:
 
 def thread_id(doc: Document) -> str:
     return f"doc-{doc.id}"
-
-
-def accepted_payloads(values: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every item the unit accepted (states written before several items per unit: the one ``accepted``)."""
-    items = values.get("accepted_items")
-    if items:
-        return list(items)
-    return [values["accepted"]] if values.get("accepted") else []
-
-
-def accepted_record(acc: dict[str, Any], values: dict[str, Any], models: dict[str, str]) -> AcceptedRecord:
-    """``models``: the configured model per role, overridden by the models the calls really used."""
-    used = {call["role"]: call["model"] for call in values.get("calls", [])}
-    return AcceptedRecord(**{**acc, "models": {**models, **used}})
-
-
-def feedback_sent_after(values: dict[str, Any]) -> list[str | None]:
-    """Per round of the unit, the feedback sent into the round after it: the next round's ``feedback``;
-    after the last round, the state's ``feedback`` if the feedback node ran since (the attempt moved on:
-    a unit stopped by the budget mid-round). None when nothing was sent or it was not recorded."""
-    rounds = values.get("rounds", [])
-    sent: list[str | None] = [r.get("feedback") for r in rounds[1:]]
-    if rounds:
-        moved_on = values.get("attempt", 0) > rounds[-1]["attempt"]
-        sent.append(values.get("feedback") if moved_on and values.get("status") == "running" else None)
-    return sent
-
-
-def rejected_records(values: dict[str, Any], tid: str) -> list[RejectedRecord]:
-    records = []
-    for r, feedback_next in zip(values.get("rounds", []), feedback_sent_after(values), strict=True):
-        if r["reason"] == "accepted":
-            continue
-        records.append(
-            RejectedRecord(
-                id=f"{tid}-a{r['attempt']}",
-                source=Source(path=values.get("source", ""), span=values.get("span", [0, 0])),
-                round=r["round"],
-                attempt=r["attempt"],
-                counted=r["counted"],
-                reason=r["reason"],
-                detail=r["detail"],
-                question=(r.get("item") or {}).get("question"),
-                weak_scores=r["weak_scores"],
-                strong_scores=r["strong_scores"],
-                weak_mean=r["weak_mean"],
-                strong_mean=r["strong_mean"],
-                gap=r["gap"],
-                screenings=[
-                    {"index": s["index"], "reason": s["reason"], "feedback": s["feedback"], "item": s["item"]}
-                    for s in r["screenings"]
-                ],
-                feedback_next=feedback_next or None,
-            )
-        )
-    return records
 
 
 class Runner:

@@ -22,7 +22,8 @@ from autodata.data.documents import Document, load_documents
 from autodata.evals.fake_openai_server import FakeOpenAIServer, serve_in_thread
 from autodata.llm.calls import call_structured, call_text
 from autodata.rules.schemas import RubricItemOut
-from autodata.run.runner import FINISHED, Runner
+from autodata.run.runner import Runner
+from autodata.run.summary import FINISHED
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_MODELS = ROOT / "tests" / "fake_models.toml"

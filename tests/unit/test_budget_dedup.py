@@ -18,7 +18,8 @@ from autodata.llm.accounting import Budget, BudgetExhausted
 from autodata.llm.cache import ResponseCache
 from autodata.llm.calls import call_text
 from autodata.rules.dedup import DuplicateIndex, jaccard, shingles
-from autodata.run.runner import FINISHED, Runner
+from autodata.run.runner import Runner
+from autodata.run.summary import FINISHED
 
 PRICES = {"price_per_million_input": 2.0, "price_per_million_output": 10.0}
 

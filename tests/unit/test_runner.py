@@ -165,7 +165,7 @@ async def test_a_rejected_round_records_the_feedback_sent_into_the_next_round(tm
 
 
 def test_feedback_next_of_the_last_round_of_a_stopped_unit_is_the_state_s_feedback():
-    from autodata.run.runner import rejected_records
+    from autodata.run.unit_records import rejected_records
 
     def round_(n):
         return {
