@@ -12,7 +12,6 @@ registry has no such role).
 
 from __future__ import annotations
 
-import math
 import random
 from string import Template
 from typing import Any
@@ -31,7 +30,6 @@ from autodata.core.meta_state import (
     VariantInfo,
     add_costs,
 )
-from autodata.core.numbers import mean
 from autodata.data.documents import Document
 from autodata.llm.calls import call_structured, call_text
 from autodata.llm.models import registry_of
@@ -64,9 +62,9 @@ from autodata.nodes.meta_store import (
     write_report,
 )
 from autodata.prompts.loader import load_prompt
+from autodata.rules.selection import IN_POPULATION, best_variant, boltzmann_pick, is_better, score
 
 META_ROLES = INHERITED_ROLES
-IN_POPULATION = ("seed", "accepted")
 
 
 class EditOut(BaseModel):
@@ -133,37 +131,6 @@ def _messages(name: str, **values: Any):
     system, user = _meta_prompt(name)
     text = {k: str(v) for k, v in values.items()}
     return [SystemMessage(content=system.substitute(text)), HumanMessage(content=user.substitute(text))]
-
-
-def score(info: VariantInfo) -> float:
-    """A variant's validation pass rate, averaged over its evaluations (0 before the first one)."""
-    return mean(info["val_pass_rates"]) or 0.0
-
-
-def gap(info: VariantInfo) -> float:
-    return mean(info["val_gaps"]) or 0.0
-
-
-def boltzmann_pick(ids: list[str], scores: list[float], temperature: float, rng: random.Random) -> str:
-    """Sample one id with probability proportional to exp(score / T) (T <= 0: the best one)."""
-    if temperature <= 0:
-        return max(zip(scores, ids, strict=True))[1]
-    top = max(scores)
-    weights = [math.exp((s - top) / temperature) for s in scores]
-    return rng.choices(ids, weights=weights, k=1)[0]
-
-
-def best_variant(variants: dict[str, VariantInfo]) -> str:
-    population = [v for v in variants.values() if v["status"] in IN_POPULATION]
-    return max(population, key=lambda v: (score(v), gap(v), -v["iteration"]))["id"]
-
-
-def is_better(child: EvalResult, parent: VariantInfo) -> bool:
-    """Strictly better on validation pass rate than the parent's average; ties broken by mean gap."""
-    parent_rate = score(parent)
-    if not math.isclose(child["pass_rate"], parent_rate, abs_tol=1e-9):
-        return child["pass_rate"] > parent_rate
-    return child["mean_gap"] > gap(parent) + 1e-9
 
 
 def _docs(documents: list[Document], paths: list[str]) -> list[Document]:
