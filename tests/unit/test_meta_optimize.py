@@ -26,6 +26,7 @@ from autodata.nodes.meta_guardrails import (
     required_placeholders,
 )
 from autodata.nodes.meta_store import package_prompts, read_iterations
+from autodata.rules.selection import boltzmann_pick
 
 SEED_PROMPTS = package_prompts()
 BETTER = "\nAlways ask about a longer access sequence so that a shallow reader gets it wrong; MAGIC-HARD.\n"
@@ -269,11 +270,11 @@ def test_duplicates_by_hash_and_by_similarity():
 
 
 def test_boltzmann_sampling_prefers_high_scores_and_is_seeded():
-    picks = [meta_nodes.boltzmann_pick(["a", "b"], [0.1, 0.4], 0.1, random.Random(i)) for i in range(200)]
+    picks = [boltzmann_pick(["a", "b"], [0.1, 0.4], 0.1, random.Random(i)) for i in range(200)]
     assert picks.count("b") > 180
-    again = [meta_nodes.boltzmann_pick(["a", "b"], [0.1, 0.4], 0.1, random.Random(i)) for i in range(200)]
+    again = [boltzmann_pick(["a", "b"], [0.1, 0.4], 0.1, random.Random(i)) for i in range(200)]
     assert picks == again
-    assert meta_nodes.boltzmann_pick(["a", "b"], [0.3, 0.2], 0, random.Random(0)) == "a"
+    assert boltzmann_pick(["a", "b"], [0.3, 0.2], 0, random.Random(0)) == "a"
 
 
 def test_studio_graph_has_parallel_evaluation():
