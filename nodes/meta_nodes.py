@@ -18,9 +18,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
-from pydantic import BaseModel, Field
 
-from autodata.core.config import INHERITED_ROLES, ConfigError
 from autodata.core.meta_state import (
     Cost,
     EvalResult,
@@ -32,7 +30,7 @@ from autodata.core.meta_state import (
 )
 from autodata.data.documents import Document
 from autodata.llm.calls import call_structured, call_text
-from autodata.llm.models import registry_of
+from autodata.llm.models import MetaRegistry, registry_of
 from autodata.nodes.common import emit, runtime_context
 from autodata.nodes.meta_guardrails import (
     OPTIMIZABLE,
@@ -62,54 +60,8 @@ from autodata.nodes.meta_store import (
     write_report,
 )
 from autodata.prompts.loader import load_prompt
+from autodata.rules.schemas import EditOut
 from autodata.rules.selection import IN_POPULATION, best_variant, boltzmann_pick, is_better, score
-
-META_ROLES = INHERITED_ROLES
-
-
-class EditOut(BaseModel):
-    # the enum constrains decoding (small models otherwise write prose here); validation stays a plain str
-    # so that the guardrail in code, not the schema, is what refuses a protected prompt
-    prompt: str = Field(
-        description="name of the ONE prompt file to replace", json_schema_extra={"enum": list(OPTIMIZABLE)}
-    )
-    part: int = Field(
-        default=0, ge=0, description="the number of the part to replace; 0 adds a part to the instructions"
-    )
-    new_text: str = Field(description="the new text of that part")
-    rationale: str = Field(default="", description="why this change addresses the analysis")
-
-
-class MetaRegistry:
-    """A model registry that also serves ``analyzer``/``editor``: their own models when configured,
-    otherwise the orchestrator's."""
-
-    def __init__(self, inner: Any):
-        self.inner = inner
-
-    def _role(self, role: str) -> str:
-        if role not in META_ROLES:
-            return role
-        try:
-            self.inner.settings(role)
-        except ConfigError:  # only "no such role": a broken configuration of the role must surface
-            return META_ROLES[role]
-        return role
-
-    def chat(self, role: str):
-        return self.inner.chat(self._role(role))
-
-    def settings(self, role: str):
-        return self.inner.settings(self._role(role))
-
-    def limiter(self, role: str):
-        return self.inner.limiter(self._role(role))
-
-    async def check_endpoint(self, role: str) -> None:
-        await self.inner.check_endpoint(self._role(role))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def ctx_of(runtime: Runtime[MetaContext] | None) -> MetaContext:

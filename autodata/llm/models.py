@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import httpx
 from langchain_core.language_models import BaseChatModel
 
-from autodata.core.config import ROLES, ConfigError, ModelsConfig, RoleModel, load_models_config
+from autodata.core.config import (
+    INHERITED_ROLES,
+    ROLES,
+    ConfigError,
+    ModelsConfig,
+    RoleModel,
+    load_models_config,
+)
 from autodata.llm.cache import ResponseCache
 from autodata.llm.http_clients import aiohttp_client, running_loop
 from autodata.llm.limits import EndpointLimiter
@@ -213,3 +220,35 @@ def registry_of(ctx: Any) -> ModelRegistry:
         overrides = list(getattr(ctx, "overrides", ()) or ())
         ctx.models = OpenAIModelRegistry(load_models_config(ctx.profile, ctx.config_path, overrides))
     return ctx.models
+
+
+class MetaRegistry:
+    """A model registry that also serves the meta-optimiser's ``analyzer``/``editor``: their own models when
+    configured, otherwise the role they inherit (``INHERITED_ROLES``: the orchestrator's)."""
+
+    def __init__(self, inner: Any):
+        self.inner = inner
+
+    def _role(self, role: str) -> str:
+        if role not in INHERITED_ROLES:
+            return role
+        try:
+            self.inner.settings(role)
+        except ConfigError:  # only "no such role": a broken configuration of the role must surface
+            return INHERITED_ROLES[role]
+        return role
+
+    def chat(self, role: str):
+        return self.inner.chat(self._role(role))
+
+    def settings(self, role: str):
+        return self.inner.settings(self._role(role))
+
+    def limiter(self, role: str):
+        return self.inner.limiter(self._role(role))
+
+    async def check_endpoint(self, role: str) -> None:
+        await self.inner.check_endpoint(self._role(role))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)

@@ -10,6 +10,7 @@ from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, create_model
 
 from autodata.llm.dialects import GRAMMAR_PATTERN
+from autodata.prompts.loader import OPTIMISED
 from autodata.rules.format_rules import (
     CASE_CHARS,
     EVIDENCE_MAX,
@@ -300,3 +301,18 @@ def assign_schema(type_names: list[str]) -> type[BaseModel]:
             Field(description="one entry per item, by item number"),
         ),
     )
+
+
+class EditOut(BaseModel):
+    """The meta-optimiser's editor: one part of one optimised prompt (prompts/manifest.toml), rewritten."""
+
+    # the enum constrains decoding (small models otherwise write prose here); validation stays a plain str
+    # so that the guardrail in code, not the schema, is what refuses a protected prompt
+    prompt: str = Field(
+        description="name of the ONE prompt file to replace", json_schema_extra={"enum": list(OPTIMISED)}
+    )
+    part: int = Field(
+        default=0, ge=0, description="the number of the part to replace; 0 adds a part to the instructions"
+    )
+    new_text: str = Field(description="the new text of that part")
+    rationale: str = Field(default="", description="why this change addresses the analysis")

@@ -300,8 +300,7 @@ def test_cli_parser_and_plot(tmp_path):
 
 def test_meta_registry_maps_analyzer_and_editor_on_a_real_registry():
     from autodata.core.config import load_models_config
-    from autodata.llm.models import OpenAIModelRegistry
-    from autodata.nodes.meta_nodes import MetaRegistry
+    from autodata.llm.models import MetaRegistry, OpenAIModelRegistry
 
     config = load_models_config("openai", overrides=["all.max_parallel=2"], environ={})
     registry = MetaRegistry(OpenAIModelRegistry(config))

@@ -3,8 +3,7 @@
 import pytest
 
 from autodata.core.config import ROLES, ConfigError, load_models_config
-from autodata.llm.models import OpenAIModelRegistry
-from autodata.nodes.meta_nodes import MetaRegistry
+from autodata.llm.models import MetaRegistry, OpenAIModelRegistry
 
 CONFIG = """
 profile = "openai"
