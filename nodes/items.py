@@ -13,9 +13,7 @@ from autodata.prompts.loader import load_prompt
 from autodata.rules.arithmetic import repair
 from autodata.rules.code_passages import without_comments
 from autodata.rules.evidence import grounded_context
-from autodata.rules.format_rules import (
-    answer_core,
-)
+from autodata.rules.format_rules import answer_core
 from autodata.rules.schemas import (
     CaseItemOut,
     CaseRubricItemOut,
