@@ -17,8 +17,6 @@ from string import Template
 
 from autodata.prompts.loader import OPTIMISED, SEPARATOR, manifest
 
-OPTIMIZABLE = OPTIMISED
-"""The prompts the meta-optimiser may rewrite: those prompts/manifest.toml marks ``optimised``."""
 MAX_PROMPT_CHARS = 20_000
 
 
@@ -32,9 +30,9 @@ def required_placeholders(name: str) -> frozenset[str]:
 
 
 def check_target(name: str) -> None:
-    if name not in OPTIMIZABLE:
+    if name not in OPTIMISED:
         raise GuardrailError(
-            f"prompt {name!r} may not be edited: only {', '.join(OPTIMIZABLE)} are editable "
+            f"prompt {name!r} may not be edited: only {', '.join(OPTIMISED)} are editable "
             "(solver, judge and verifier prompts, the acceptance rule and sample counts are fixed)"
         )
 
@@ -138,7 +136,7 @@ def normalize(text: str) -> str:
 
 def variant_text(prompts: Mapping[str, str]) -> str:
     """One normalised string of a variant's editable prompts (in a fixed order)."""
-    return "\n".join(f"## {name}\n{normalize(prompts.get(name, ''))}" for name in OPTIMIZABLE)
+    return "\n".join(f"## {name}\n{normalize(prompts.get(name, ''))}" for name in OPTIMISED)
 
 
 def text_hash(prompts: Mapping[str, str]) -> str:
@@ -156,7 +154,7 @@ def similarity(a: str, b: str) -> float:
 
 def variant_similarity(a: Mapping[str, str], b: Mapping[str, str]) -> float:
     """The lowest per-prompt similarity of two variants (1.0: the same after normalisation)."""
-    return min(similarity(normalize(a.get(n, "")), normalize(b.get(n, ""))) for n in OPTIMIZABLE)
+    return min(similarity(normalize(a.get(n, "")), normalize(b.get(n, ""))) for n in OPTIMISED)
 
 
 def find_duplicate(

@@ -33,7 +33,6 @@ from autodata.llm.calls import call_structured, call_text
 from autodata.llm.models import MetaRegistry, registry_of
 from autodata.nodes.common import emit, runtime_context
 from autodata.nodes.meta_guardrails import (
-    OPTIMIZABLE,
     GuardrailError,
     apply_part_edit,
     check_edit,
@@ -59,7 +58,7 @@ from autodata.nodes.meta_store import (
     write_prompts,
     write_report,
 )
-from autodata.prompts.loader import load_prompt
+from autodata.prompts.loader import OPTIMISED, load_prompt
 from autodata.rules.schemas import EditOut
 from autodata.rules.selection import IN_POPULATION, best_variant, boltzmann_pick, is_better, score
 
@@ -197,10 +196,10 @@ async def edit(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     listing = "\n\n".join(
         f"## {name} (placeholders: {', '.join('$' + p for p in sorted(required_placeholders(name)))})\n"
         f"```\n{numbered_parts(current[name])}\n```"
-        for name in OPTIMIZABLE
+        for name in OPTIMISED
     )
     messages = _messages(
-        "meta_editor", editable=", ".join(OPTIMIZABLE), analysis=state.get("analysis", ""), prompts=listing
+        "meta_editor", editable=", ".join(OPTIMISED), analysis=state.get("analysis", ""), prompts=listing
     )
     parsed, record = await call_structured(
         _registry(ctx), "editor", messages, EditOut, metadata={"variant": state["parent"], "meta": "edit"}

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from autodata.core.numbers import number
-from autodata.nodes.meta_guardrails import OPTIMIZABLE
-from autodata.prompts.loader import PACKAGE_DIR
+from autodata.prompts.loader import OPTIMISED, PACKAGE_DIR
 
 SEED = "seed"
 
@@ -27,17 +26,17 @@ def variant_dir(out: str | Path, variant: str) -> Path:
 
 
 def package_prompts() -> dict[str, str]:
-    return {name: (PACKAGE_DIR / f"{name}.md").read_text(encoding="utf-8") for name in OPTIMIZABLE}
+    return {name: (PACKAGE_DIR / f"{name}.md").read_text(encoding="utf-8") for name in OPTIMISED}
 
 
 def read_prompts(out: str | Path, variant: str) -> dict[str, str]:
     folder = variant_dir(out, variant)
-    return {name: (folder / f"{name}.md").read_text(encoding="utf-8") for name in OPTIMIZABLE}
+    return {name: (folder / f"{name}.md").read_text(encoding="utf-8") for name in OPTIMISED}
 
 
 def write_prompts(folder: Path, prompts: dict[str, str]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    for name in OPTIMIZABLE:
+    for name in OPTIMISED:
         (folder / f"{name}.md").write_text(prompts[name], encoding="utf-8")
 
 

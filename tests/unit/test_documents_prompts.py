@@ -65,12 +65,11 @@ def test_the_challenger_is_told_the_limits_the_code_enforces():
 
 
 def test_every_editable_prompt_the_meta_optimizer_may_change_takes_effect():
-    from autodata.nodes.meta_guardrails import OPTIMIZABLE
-    from autodata.prompts.loader import load_prompt
+    from autodata.prompts.loader import OPTIMISED, load_prompt
 
     # the brief reaches the challenger through $brief, the feedback through the feedback node
     placeholders = load_prompt("challenger").system.template + load_prompt("challenger").user.template
-    assert "brief" in OPTIMIZABLE and "$brief" in placeholders
+    assert "brief" in OPTIMISED and "$brief" in placeholders
 
 
 def test_every_worked_case_example_is_an_item_its_schema_accepts():
