@@ -25,10 +25,9 @@ from rich.table import Table
 
 from autodata.core.context import RunContext
 from autodata.core.numbers import mean
-from autodata.core.records import read_accepted
+from autodata.core.records import CallRecord, read_accepted
 from autodata.core.state import Item
 from autodata.llm.accounting import summarize_calls
-from autodata.llm.calls import CallRecord
 from autodata.nodes.judge import judge
 from autodata.nodes.solvers import solve
 from autodata.rules.dedup import near_duplicates

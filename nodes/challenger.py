@@ -5,8 +5,9 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
+from autodata.core.records import CallRecord
 from autodata.core.state import Candidate, ChallengerTask
-from autodata.llm.calls import CallRecord, call_structured
+from autodata.llm.calls import call_structured
 from autodata.local.sandbox import allowed_modules
 from autodata.nodes.common import context, emit, registry
 from autodata.nodes.items import ItemOut, answer_by_program, code_question, to_item

@@ -11,8 +11,9 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
+from autodata.core.records import CallRecord
 from autodata.core.state import Item, Sample, SelfInstructState
-from autodata.llm.calls import CallRecord, call_structured
+from autodata.llm.calls import call_structured
 from autodata.nodes.common import call_metadata, context, emit, registry
 from autodata.prompts.loader import fence, load_prompt
 from autodata.rules.equivalence import code_verdict

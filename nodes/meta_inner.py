@@ -16,8 +16,8 @@ from langgraph.graph.state import CompiledStateGraph as CompiledGraph
 from autodata.core.context import RunContext
 from autodata.core.meta_state import Cost, add_costs
 from autodata.core.numbers import number
+from autodata.core.records import CallRecord
 from autodata.data.documents import Document
-from autodata.llm.calls import CallRecord
 
 
 def cost_of(calls: list[CallRecord]) -> Cost:

@@ -23,9 +23,9 @@ from langgraph.types import Send
 from pydantic.json_schema import SkipJsonSchema
 from typing_extensions import TypedDict
 
-from autodata.core.records import read_accepted
+from autodata.core.records import CallRecord, read_accepted
 from autodata.llm.accounting import summarize_calls
-from autodata.llm.calls import CallRecord, call_structured
+from autodata.llm.calls import call_structured
 from autodata.llm.models import registry_of
 from autodata.nodes.common import runtime_context
 from autodata.prompts.loader import load_prompt

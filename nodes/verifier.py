@@ -8,8 +8,9 @@ import asyncio
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
+from autodata.core.records import CallRecord
 from autodata.core.state import Candidate, Check, Screening, SelfInstructState
-from autodata.llm.calls import CallRecord, call_structured
+from autodata.llm.calls import call_structured
 from autodata.nodes.challenger import case_example
 from autodata.nodes.common import call_metadata, context, emit, registry
 from autodata.nodes.program_checks import program_verdicts
