@@ -10,8 +10,16 @@ from autodata.core.state import Candidate, ChallengerTask
 from autodata.llm.calls import call_structured
 from autodata.local.sandbox import allowed_modules
 from autodata.nodes.common import context, emit, registry
-from autodata.nodes.items import ItemOut, answer_by_program, code_question, to_item
+from autodata.nodes.items import (
+    CONSEQUENCE_TYPE,
+    REASON_TYPE,
+    ItemOut,
+    answer_by_program,
+    code_question,
+    to_item,
+)
 from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
+from autodata.rules.background import background, with_background
 from autodata.rules.code_passages import passage_code_names, qualified_names
 from autodata.rules.format_rules import (
     CASE_WORDS,
@@ -174,6 +182,10 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
     parsed = code_question(text, result) if result else None
     if parsed:  # no model call: code asks for the withheld reason, consequence or equation
         item = to_item(parsed, text, result, ctx.mode)
+        if parsed.question_type in (REASON_TYPE, CONSEQUENCE_TYPE):  # a reason is worked out from premises
+            span = (window[0], window[1])
+            found = background(task["document"], span, item["context"], item["question"], item["answer"])
+            item["context"] = with_background(item["context"], found, span)
         source, round_no, index = task["source"], task["round"], task["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
         candidate = Candidate(attempt=task["attempt"], index=task["index"], item=item, error=None)

@@ -103,7 +103,7 @@ _CUES = re.compile(
 apply to a new case."""
 
 
-def _sentence_spans(text: str) -> list[tuple[int, int, int]]:
+def sentence_spans(text: str) -> list[tuple[int, int, int]]:
     """``(start, end, paragraph)`` of each sentence of the prose (headings, tables, code left out)."""
     spans: list[tuple[int, int, int]] = []
     in_code = False
@@ -130,7 +130,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int, int]]:
 def passage_sentences(passage: str) -> list[str]:
     """The sentences of a focus passage, whitespace-normalised, a label kept on its sentence ("Section 4. A
     landlord must ...")."""
-    sentences = [" ".join(passage[s:e].split()) for s, e, _ in _sentence_spans(passage)]
+    sentences = [" ".join(passage[s:e].split()) for s, e, _ in sentence_spans(passage)]
     return sentences or ([" ".join(passage.split())] if passage.strip() else [])
 
 
@@ -150,7 +150,7 @@ def focus_windows(
 
     A small model writes a better item from two sentences it can read closely than from a page: it
     confuses parties and rules it read in passing. Text without sentences is one window, as before."""
-    sentences = _sentence_spans(text)
+    sentences = sentence_spans(text)
     groups: list[tuple[int, int]] = []
     for i, (start, end, paragraph) in enumerate(sentences):
         for j in range(i, min(i + max_sentences, len(sentences))):

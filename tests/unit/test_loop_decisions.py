@@ -285,6 +285,34 @@ async def test_a_withheld_equation_for_a_named_quantity_gets_its_question_from_c
     assert accepted["strong_scores"] == [1.0, 1.0]  # graded for equivalence in code: the same function
 
 
+BATCHING = (
+    "Static batching waits until a fixed number of requests has arrived and delays every request in the "
+    "batch until the longest one finishes. Paged attention stores the cache in fixed-size blocks that need "
+    "not be contiguous.\n\nUnder a steady load of short prompts, continuous batching raised throughput "
+    "by a factor of 2.1. The gain was smallest when all requests had the same output length, because then "
+    "sequences finish together and static batches lose little time to stragglers."
+)
+
+
+async def test_a_withheld_reason_gets_the_sentences_it_can_be_worked_out_from():
+    # measured: with only its own passage the strong 1.5B could not give this reason (nothing there says
+    # what static batching loses time to); the document says it a paragraph earlier
+    registry = FakeRegistry(
+        scripts(
+            challenger=[],
+            weak_solver=["Final answer: the load was steady"],
+            strong_solver=["Final answer: sequences finish together, so static batches lose little time"],
+            judge=[{"verdict": "EQUIVALENT"}],
+        )
+    )
+    out = await run(registry, document=BATCHING, mode="verifiable")
+    screened = [s["item"] for r in out["rounds"] for s in r["screenings"] if s.get("item")]
+    reason = next(i for i in screened if i["question"].startswith("What explains the fact that the gain"))
+    assert reason["context"].startswith("Static batching waits until")  # the background, before its passage
+    assert "Paged attention" not in reason["context"]  # shares nothing with the reason
+    assert "stragglers" not in reason["context"]
+
+
 async def test_the_equivalence_judge_gives_a_verdict_and_code_writes_what_was_wrong():
     # a reason after the verdict cannot change it, and cost the CPU judge ~35 tokens a call
     registry = roots_item_registry("the numbers two and three")
