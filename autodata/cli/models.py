@@ -17,7 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.no_run:
-        from autodata.local.models import print_models_status
+        from autodata.local.status import print_models_status
 
         print_models_status(Console())
         return 0

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from autodata.local import models as local_models
+from autodata.local import status as local_status
 from autodata.local.models import (
     EMBEDDED_MODELS,
     EmbeddedModel,
@@ -21,8 +22,8 @@ from autodata.local.models import (
     ModelIntegrityError,
     ModelPart,
     ensure_model_file,
-    model_status,
 )
+from autodata.local.status import model_status
 
 os.environ["LANGSMITH_TRACING"] = "false"
 
@@ -58,7 +59,7 @@ def fake_model(tmp_path, monkeypatch):
 
     monkeypatch.setattr(local_models, "_find_spec", fake_find_spec)
     monkeypatch.setattr(
-        local_models, "_distribution_installed", lambda dist: (site / dist.replace("-", "_")).is_dir()
+        local_status, "_distribution_installed", lambda dist: (site / dist.replace("-", "_")).is_dir()
     )
     monkeypatch.setenv("AUTODATA_CACHE", str(tmp_path / "cache"))
 
@@ -186,7 +187,7 @@ def test_print_models_status(fake_model):
 
     fake_model()
     console = Console(record=True, width=250)
-    local_models.print_models_status(console)
+    local_status.print_models_status(console)
     text = console.export_text()
     assert all(name in text for name in ("smollm2-135m", "qwen2.5-0.5b", "qwen2.5-1.5b", "fake"))
 
