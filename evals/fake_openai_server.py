@@ -14,10 +14,8 @@ The reply depends on the requested model name ``fake-<role>`` (``fake-challenger
 
 Structured output works with every method of ``autodata.core.config.StructuredMethod``: the JSON comes back as
 the message content (``response_format`` json_schema / json_object, in the body or in ``extra_body``) or as a
-tool
-call (``tools``). ``stream: true`` is answered with server-sent events (with a usage chunk when
-``stream_options.include_usage`` is set, as OpenAI does; otherwise the usage rides on the chunk that carries
-``finish_reason``, as vLLM and llama.cpp can do). Every reply carries ``usage`` (about 4 characters a token).
+tool call (``tools``). ``stream: true`` is answered with server-sent events (evals/openai_wire.py
+writes both). Every reply carries ``usage`` (about 4 characters a token).
 
 Knobs, for fault tests and throughput benchmarks: ``latency`` (seconds slept per request, with asyncio, so
 requests overlap), ``max_parallel`` (requests served at once; the rest queue), ``fail_rate`` with ``seed``
@@ -52,12 +50,12 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from autodata.core.config import ROLES
@@ -69,6 +67,7 @@ from autodata.evals.fake_replies import (
     role_of,
     tokens,
 )
+from autodata.evals.openai_wire import completion_response, error_response, forced_tool, stream_response
 
 FAULTS = ("500", "429", "malformed", "truncated")
 """Injected faults: HTTP 500; HTTP 429 with ``Retry-After``; a reply whose JSON is malformed (for free-text
@@ -190,14 +189,16 @@ class FakeOpenAIServer:
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "invalid_request_error", "the request body is not JSON")
+            return error_response(400, "invalid_request_error", "the request body is not JSON")
         if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-            return _error(400, "invalid_request_error", "'messages' is required")
+            return error_response(400, "invalid_request_error", "'messages' is required")
         model = str(body.get("model", ""))
         role = role_of(model)
         if role is None:
             names = ", ".join(MODEL_PREFIX + r for r in ROLES)
-            return _error(404, "model_not_found", f"model {model!r} does not exist; use one of {names}")
+            return error_response(
+                404, "model_not_found", f"model {model!r} does not exist; use one of {names}"
+            )
         with self._lock:
             self.by_role[role] += 1
             self._counter += 1
@@ -227,9 +228,9 @@ class FakeOpenAIServer:
             with self._lock:
                 self.fault_counts[fault] += 1
         if fault == "500":
-            return _error(500, "server_error", "injected fault: the fake upstream failed")
+            return error_response(500, "server_error", "injected fault: the fake upstream failed")
         if fault == "429":
-            return _error(
+            return error_response(
                 429,
                 "rate_limit_error",
                 "injected fault: rate limited",
@@ -261,118 +262,17 @@ class FakeOpenAIServer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        tool = _forced_tool(body)
-        completion_id = f"chatcmpl-fake-{number}"
+        tool = forced_tool(body)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            events = _stream_events(completion_id, model, texts, finish, tool, usage, include_usage)
-            return StreamingResponse(events, media_type="text/event-stream")
-        choices = []
-        for index, text in enumerate(texts):
-            if tool:
-                message = {
-                    "role": "assistant",
-                    "content": None,
-                    "tool_calls": [
-                        {
-                            "id": f"call_{number}_{index}",
-                            "type": "function",
-                            "function": {"name": tool, "arguments": text},
-                        }
-                    ],
-                }
-                reason = "tool_calls" if finish == "stop" else finish
-            else:
-                message, reason = {"role": "assistant", "content": text}, finish
-            choices.append({"index": index, "message": message, "finish_reason": reason, "logprobs": None})
-        return JSONResponse(
-            {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": choices,
-                "usage": usage,
-            }
-        )
-
-
-def _error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "param": None, "code": kind}}, status, headers=headers
-    )
+            return stream_response(number, model, texts, finish, tool, usage, include_usage)
+        return completion_response(number, model, texts, finish, tool, usage)
 
 
 def _malform(text: str, structured: bool) -> str:
     if structured:  # single quotes and a trailing comma: not JSON, even to a lenient parser
         return text.replace('"', "'").rstrip("}") + ",}"
     return "%% garbled output: the model lost track of the question %%"
-
-
-def _forced_tool(body: dict[str, Any]) -> str | None:
-    tools = body.get("tools") or []
-    if not tools:
-        return None
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict):
-        return (choice.get("function") or {}).get("name") or tools[0]["function"]["name"]
-    return tools[0]["function"]["name"]
-
-
-async def _stream_events(
-    completion_id: str,
-    model: str,
-    texts: list[str],
-    finish: str,
-    tool: str | None,
-    usage: dict[str, int],
-    include_usage: bool,
-) -> AsyncIterator[str]:
-    created = int(time.time())
-
-    def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
-        data = {
-            "id": completion_id,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": choices,
-            **extra,
-        }
-        return f"data: {json.dumps(data)}\n\n"
-
-    for index, text in enumerate(texts):
-        pieces = [text[i : i + 64] for i in range(0, len(text), 64)] or [""]
-        if tool:
-            first = {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "index": 0,
-                        "id": f"call_{completion_id}_{index}",
-                        "type": "function",
-                        "function": {"name": tool, "arguments": ""},
-                    }
-                ],
-            }
-            yield chunk([{"index": index, "delta": first, "finish_reason": None}])
-            for piece in pieces:
-                delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
-                yield chunk([{"index": index, "delta": delta, "finish_reason": None}])
-        else:
-            yield chunk(
-                [{"index": index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]
-            )
-            for piece in pieces:
-                yield chunk([{"index": index, "delta": {"content": piece}, "finish_reason": None}])
-        reason = "tool_calls" if tool and finish == "stop" else finish
-        last = index == len(texts) - 1 and not include_usage
-        extra = {"usage": usage} if last else {}
-        yield chunk([{"index": index, "delta": {}, "finish_reason": reason}], **extra)
-    if include_usage:
-        yield chunk([], usage=usage)
-    yield "data: [DONE]\n\n"
 
 
 # ---------------------------------------------------------------------------------------------- running
