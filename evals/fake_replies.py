@@ -1,4 +1,4 @@
-"""What the fake OpenAI-compatible server (autodata/evals/fake_openai_server.py) answers each role: items from
+"""What the fake OpenAI-compatible server (evals/fake_openai_server.py) answers each role: items from
 a small bank that pass the real pipeline's coded rules, verdicts, solver answers (right or wrong) and judge
 grades consistent with them. Pure, no I/O."""
 

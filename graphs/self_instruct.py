@@ -4,7 +4,7 @@
             -> strong_solver -> judge -> decide -> feedback -> challenger ... (until accepted, the round cap,
             or failed calls)
 
-Plain node and routing functions are wrapped with ``on_loop`` (autodata/graphs/inline.py): LangGraph would
+Plain node and routing functions are wrapped with ``on_loop`` (graphs/inline.py): LangGraph would
 run each of their calls in a thread pool. ``graph`` is compiled without a checkpointer (for ``langgraph dev``
 / Studio); the CLI compiles with a SQLite saver through :func:`build_graph`.
 """
