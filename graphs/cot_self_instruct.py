@@ -13,6 +13,8 @@ inner graph, so the Runner runs it unchanged: ``Runner(..., graph_builder=build_
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
 
 from autodata.core.context import RunContext
 from autodata.core.state import SelfInstructInput, SelfInstructState
@@ -25,7 +27,7 @@ from autodata.nodes.solvers import strong_solver, weak_solver
 from autodata.nodes.verifier import verifier
 
 
-def build_builder() -> StateGraph:
+def build_builder() -> StateGraph[SelfInstructState, RunContext, SelfInstructInput, SelfInstructState]:
     builder = StateGraph(SelfInstructState, context_schema=RunContext, input_schema=SelfInstructInput)
     builder.add_node("prepare", on_loop(prepare))
     builder.add_node("cot_challenger", cot_challenger)
@@ -46,7 +48,9 @@ def build_builder() -> StateGraph:
     return builder
 
 
-def build_graph(checkpointer=None):
+def build_graph(
+    checkpointer: Checkpointer = None,
+) -> CompiledStateGraph[SelfInstructState, RunContext, SelfInstructInput, SelfInstructState]:
     return build_builder().compile(checkpointer=checkpointer, name="cot_self_instruct")
 
 

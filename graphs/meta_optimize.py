@@ -14,6 +14,8 @@ from __future__ import annotations
 from functools import partial
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
 
 from autodata.core.meta_state import EvalTask, MetaContext, MetaInput, MetaState
 from autodata.graphs.self_instruct import build_graph as build_inner_graph
@@ -32,7 +34,7 @@ from autodata.nodes.meta_nodes import (
 )
 
 
-def build_builder() -> StateGraph:
+def build_builder() -> StateGraph[MetaState, MetaContext, MetaInput, MetaState]:
     # the variants run through the inner graph without a checkpointer: an inner run is short, and it must not
     # write into the outer graph's checkpoints (the outer node that calls it is the unit of resumption)
     inner = build_inner_graph(checkpointer=False)
@@ -60,7 +62,9 @@ def build_builder() -> StateGraph:
     return builder
 
 
-def build_graph(checkpointer=None):
+def build_graph(
+    checkpointer: Checkpointer = None,
+) -> CompiledStateGraph[MetaState, MetaContext, MetaInput, MetaState]:
     return build_builder().compile(checkpointer=checkpointer, name="meta_optimize")
 
 

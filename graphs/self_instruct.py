@@ -12,6 +12,8 @@ run each of their calls in a thread pool. ``graph`` is compiled without a checkp
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
 
 from autodata.core.context import RunContext
 from autodata.core.state import ChallengerTask, SelfInstructInput, SelfInstructState
@@ -33,7 +35,7 @@ from autodata.nodes.solvers import strong_solver, weak_solver
 from autodata.nodes.verifier import verifier
 
 
-def build_builder() -> StateGraph:
+def build_builder() -> StateGraph[SelfInstructState, RunContext, SelfInstructInput, SelfInstructState]:
     builder = StateGraph(SelfInstructState, context_schema=RunContext, input_schema=SelfInstructInput)
     builder.add_node("prepare", on_loop(prepare))
     builder.add_node("challenger", challenger, input_schema=ChallengerTask)
@@ -45,8 +47,9 @@ def build_builder() -> StateGraph:
     builder.add_node("decide", on_loop(decide))
     builder.add_node("feedback", feedback)
 
+    dispatch = on_loop(dispatch_challengers)
     builder.add_edge(START, "prepare")
-    builder.add_conditional_edges("prepare", on_loop(dispatch_challengers), ["challenger"])
+    builder.add_conditional_edges("prepare", dispatch, ["challenger"])
     builder.add_edge("challenger", "verifier")
     builder.add_conditional_edges(
         "verifier", on_loop(after_verifier), ["judge_check", "weak_solver", "decide"]
@@ -56,11 +59,13 @@ def build_builder() -> StateGraph:
     builder.add_conditional_edges("judge", on_loop(after_judge), ["weak_solver", "strong_solver", "decide"])
     builder.add_edge("strong_solver", "judge")
     builder.add_conditional_edges("decide", on_loop(after_decide), ["feedback", END])
-    builder.add_conditional_edges("feedback", on_loop(dispatch_challengers), ["challenger"])
+    builder.add_conditional_edges("feedback", dispatch, ["challenger"])
     return builder
 
 
-def build_graph(checkpointer=None):
+def build_graph(
+    checkpointer: Checkpointer = None,
+) -> CompiledStateGraph[SelfInstructState, RunContext, SelfInstructInput, SelfInstructState]:
     return build_builder().compile(checkpointer=checkpointer, name="self_instruct")
 
 

@@ -11,6 +11,8 @@ which ``autodata taxonomy DIR`` writes to ``DIR/taxonomy.json``. Nodes: ``nodes/
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
 
 from autodata.nodes.taxonomy import (
     TaxonomyContext,
@@ -26,7 +28,7 @@ from autodata.nodes.taxonomy import (
 )
 
 
-def build_builder() -> StateGraph:
+def build_builder() -> StateGraph[TaxonomyState, TaxonomyContext, TaxonomyInput, TaxonomyState]:
     builder = StateGraph(TaxonomyState, context_schema=TaxonomyContext, input_schema=TaxonomyInput)
     builder.add_node("load", load)
     builder.add_node("discover", discover)
@@ -43,7 +45,9 @@ def build_builder() -> StateGraph:
     return builder
 
 
-def build_graph(checkpointer=None):
+def build_graph(
+    checkpointer: Checkpointer = None,
+) -> CompiledStateGraph[TaxonomyState, TaxonomyContext, TaxonomyInput, TaxonomyState]:
     return build_builder().compile(checkpointer=checkpointer, name="taxonomy")
 
 

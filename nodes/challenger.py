@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
 from autodata.core.records import CallRecord
-from autodata.core.state import Candidate, ChallengerTask
+from autodata.core.state import Candidate, ChallengerTask, SelfInstructState
 from autodata.llm.calls import call_structured
 from autodata.local.sandbox import allowed_modules
 from autodata.nodes.common import context, emit, registry
@@ -99,7 +100,7 @@ def item_prompt_values(ctx: RunContext, schema: type[ItemOut] | None = None, tur
 
 async def write_candidate(
     runtime: Runtime[RunContext],
-    messages: list,
+    messages: list[BaseMessage],
     schema: type[ItemOut],
     *,
     source: str,
@@ -172,10 +173,10 @@ def angle_for(turn: int, prompts_dir: str | None) -> str:
     return rotate(load_lines("angles", prompts_dir), turn)
 
 
-async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict:
+async def challenger(state: ChallengerTask, runtime: Runtime[RunContext]) -> SelfInstructState:
     ctx = context(runtime)
-    window = task.get("window") or [0, len(task["document"])]
-    text = task["document"][window[0] : window[1]]
+    window = state.get("window") or [0, len(state["document"])]
+    text = state["document"][window[0] : window[1]]
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
     # a rule or a definition gets a case item
     result = withheld_result(text)
@@ -184,24 +185,24 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         item = to_item(parsed, text, result, ctx.mode)
         if parsed.question_type in (REASON_TYPE, CONSEQUENCE_TYPE):  # a reason is worked out from premises
             span = (window[0], window[1])
-            found = background(task["document"], span, item["context"], item["question"], item["answer"])
+            found = background(state["document"], span, item["context"], item["question"], item["answer"])
             item["context"] = with_background(item["context"], found, span)
-        source, round_no, index = task["source"], task["round"], task["index"]
+        source, round_no, index = state["source"], state["round"], state["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
-        candidate = Candidate(attempt=task["attempt"], index=task["index"], item=item, error=None)
+        candidate = Candidate(attempt=state["attempt"], index=state["index"], item=item, error=None)
         return {"candidates": [{**candidate, "window": window}], "calls": []}
-    names = passage_code_names(text, task["document"]) if ctx.mode == "verifiable" else []
+    names = passage_code_names(text, state["document"]) if ctx.mode == "verifiable" else []
     # a passage that documents code a program here can run gets a program whose output is asked for
     # (autodata/rules/code_passages.py); other code (a library the sandbox does not allow) gets a case item
-    where = qualified_names(names, list(allowed_modules()), task["document"]) if names else []
+    where = qualified_names(names, list(allowed_modules()), state["document"]) if names else []
     schema = WithheldItemOut if result else TraceItemOut if where else case_schema(ctx.mode)
-    turn = turn_of(task["round"], task["index"], task.get("num_candidates", 1))
+    turn = turn_of(state["round"], state["index"], state.get("num_candidates", 1))
     prompt = "challenger_withheld" if result else CASE_PROMPT[schema]
     messages = load_prompt(prompt, ctx.prompts_dir).render(
-        source=task["source"],
+        source=state["source"],
         document=fence(reflow(text)),
         result=fence(result or ""),
-        feedback=task["feedback"],
+        feedback=state["feedback"],
         angle=angle_for(turn, ctx.prompts_dir),
         names=", ".join(names),
         where=", ".join(where),
@@ -211,12 +212,12 @@ async def challenger(task: ChallengerTask, runtime: Runtime[RunContext]) -> dict
         runtime,
         messages,
         schema,
-        source=task["source"],
-        round=task["round"],
-        attempt=task["attempt"],
-        index=task["index"],
+        source=state["source"],
+        round=state["round"],
+        attempt=state["attempt"],
+        index=state["index"],
         window=text,
         result=result,
-        defer=task.get("defer", 0),
+        defer=state.get("defer", 0),
     )
     return {"candidates": [{**candidate, "window": window}], "calls": records}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from annotated_types import MinLen
 from langgraph.runtime import Runtime
@@ -49,7 +49,7 @@ class CotRubricItemOut(RubricItemOut, CotReasoning):
     pass
 
 
-def load_seeds(prompts_dir: str | None, limit: int = MAX_SEEDS) -> list[dict]:
+def load_seeds(prompts_dir: str | None, limit: int = MAX_SEEDS) -> list[dict[str, Any]]:
     """Seed examples from ``<prompts_dir>/cot_seeds.jsonl`` (missing file or bad lines: ignored)."""
     if not prompts_dir:
         return []
@@ -69,7 +69,7 @@ def load_seeds(prompts_dir: str | None, limit: int = MAX_SEEDS) -> list[dict]:
     return seeds
 
 
-def format_seeds(seeds: list[dict]) -> str:
+def format_seeds(seeds: list[dict[str, Any]]) -> str:
     if not seeds:
         return "(none given)"
     return "\n\n".join(
@@ -78,7 +78,7 @@ def format_seeds(seeds: list[dict]) -> str:
     )
 
 
-async def cot_challenger(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+async def cot_challenger(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     ctx = context(runtime)
     schema = CotRubricItemOut if ctx.mode == "rubric" else CotVerifiableItemOut
     messages = load_prompt("cot_challenger", ctx.prompts_dir).render(

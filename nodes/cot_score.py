@@ -8,15 +8,17 @@ in the round's ``detail`` (it does not decide anything here).
 
 from __future__ import annotations
 
+from typing import Final
+
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
-from autodata.core.state import SelfInstructState
+from autodata.core.state import SelfInstructState, Status
 from autodata.nodes.common import context, emit
 from autodata.nodes.decide import INFRA_REASON, _failed, _scores, accepted_payload, judge_round, round_record
 from autodata.rules.acceptance import decide as apply_preset
 
-ACCEPTED = "accepted"
+ACCEPTED: Final = "accepted"
 
 
 def after_judge(state: SelfInstructState) -> str:
@@ -34,7 +36,7 @@ def after_verifier(state: SelfInstructState) -> str:
     return "weak_solver" if state.get("current") else "score"
 
 
-def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     ctx = context(runtime)
     weak, strong = state.get("weak", []), state.get("strong", [])
     weak_scores, strong_scores = _scores(weak), _scores(strong)
@@ -51,10 +53,10 @@ def score(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
             f"passed the quality filter; acceptance rule {state['preset']} would say "
             f"{rule.reason}: {rule.detail}"
         )
-    status = ACCEPTED if reason == ACCEPTED else ("failed" if reason == INFRA_REASON else "exhausted")
+    status: Status = ACCEPTED if reason == ACCEPTED else ("failed" if reason == INFRA_REASON else "exhausted")
     record = round_record(state, reason, detail, item)
-    update: dict = {"rounds": [record], "status": status}
-    if status == ACCEPTED:
+    update: SelfInstructState = {"rounds": [record], "status": status}
+    if status == ACCEPTED and item:  # accepted only with an item (the else above)
         update["accepted"] = accepted_payload(state, item, record, ctx.variant)
     emit(
         runtime,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from autodata.core.context import RunContext
 from autodata.core.records import AcceptedItem, Source
-from autodata.core.state import Item, RoundRecord, Sample, SelfInstructState
-from autodata.nodes.common import context, emit
+from autodata.core.state import Item, RoundRecord, Sample, SelfInstructState, Status
+from autodata.nodes.common import context, current_item, emit
 from autodata.rules.acceptance import Verdict, mean, weak_gate
 from autodata.rules.acceptance import decide as apply_preset
 
@@ -65,8 +66,13 @@ def round_record(state: SelfInstructState, reason: str, detail: str, item: Item 
     )
 
 
-def accepted_payload(state: SelfInstructState, item: Item, record: RoundRecord, variant: str) -> dict:
+def accepted_payload(
+    state: SelfInstructState, item: Item, record: RoundRecord, variant: str
+) -> dict[str, Any]:
     """The accepted item (the runner adds the models per role: autodata/core/records.py AcceptedRecord)."""
+    weak_mean, strong_mean, gap = record["weak_mean"], record["strong_mean"], record["gap"]
+    if weak_mean is None or strong_mean is None or gap is None:
+        raise ValueError("an accepted round has the scores of both solvers")
     return AcceptedItem(
         id=item_id(state["source"], state["span"], item["question"]),
         source=Source(path=state["source"], span=state["span"]),
@@ -75,7 +81,7 @@ def accepted_payload(state: SelfInstructState, item: Item, record: RoundRecord, 
         question=item["question"],
         context=item["context"],
         answer=item["answer"],
-        rubric=item["rubric"],
+        rubric=[dict(c) for c in item["rubric"]],
         evidence=item.get("evidence", []),
         solution=item.get("solution") or item.get("program", ""),
         repairs=item.get("repairs", []),
@@ -83,9 +89,9 @@ def accepted_payload(state: SelfInstructState, item: Item, record: RoundRecord, 
         skills=item["skills"],
         weak_scores=record["weak_scores"],
         strong_scores=record["strong_scores"],
-        weak_mean=record["weak_mean"],
-        strong_mean=record["strong_mean"],
-        gap=record["gap"],
+        weak_mean=weak_mean,
+        strong_mean=strong_mean,
+        gap=gap,
         rounds=item_rounds(state),
         variant=variant,
     ).model_dump()
@@ -129,10 +135,10 @@ def item_rounds(state: SelfInstructState) -> int:
 
 def next_status(
     verdict: Verdict, state: SelfInstructState, ctx: RunContext, failed_attempts: int, accepted_so_far: int
-) -> str:
+) -> Status:
     """``running`` until the unit has ``items_per_unit`` accepted items, its current item has used its
     ``max_rounds`` rounds, or failed calls gave it up; a unit with an accepted item ends ``accepted``."""
-    done = "accepted" if accepted_so_far else "exhausted"
+    done: Status = "accepted" if accepted_so_far else "exhausted"
     if verdict.accepted:
         return "accepted" if accepted_so_far >= max(1, ctx.items_per_unit) else "running"
     if verdict.reason == INFRA_REASON:
@@ -144,7 +150,7 @@ def next_status(
 
 def human_review(state: SelfInstructState, verdict: Verdict) -> Verdict:
     """Pause the graph (``interrupt``) and let a person confirm an item the rule accepted."""
-    item = state["current"]
+    item = current_item(state)
     decision = interrupt(
         {
             "kind": "review",
@@ -166,7 +172,7 @@ def human_review(state: SelfInstructState, verdict: Verdict) -> Verdict:
     return Verdict(False, "human_rejected", f"rejected by reviewer: {reason}".strip())
 
 
-def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     ctx = context(runtime)
     verdict = judge_round(state)
     if verdict.accepted and ctx.review:
@@ -179,9 +185,9 @@ def decide(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
     failed_attempts = sum(1 for r in state.get("rounds", []) if not r["counted"]) + (0 if counted else 1)
     accepted_so_far = len(state.get("accepted_items") or []) + (1 if verdict.accepted else 0)
     status = next_status(verdict, state, ctx, failed_attempts, accepted_so_far)
-    update: dict = {"rounds": [record], "status": status}
+    update: SelfInstructState = {"rounds": [record], "status": status}
     if verdict.accepted:
-        payload = accepted_payload(state, state["current"], record, ctx.variant)
+        payload = accepted_payload(state, current_item(state), record, ctx.variant)
         update["accepted"] = payload  # the latest; every one is in accepted_items
         update["accepted_items"] = [payload]
     emit(

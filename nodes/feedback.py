@@ -41,7 +41,7 @@ RECENT_ATTEMPTS = 3
 
 def _q(record: RoundRecord) -> str:
     item = record.get("item")
-    return (item or {}).get("question", "(no item)")[:200]
+    return (item.get("question", "(no item)") if item else "(no item)")[:200]
 
 
 def _fmt(value: float | None) -> str:
@@ -67,7 +67,8 @@ def _line(r: RoundRecord, group: str) -> str:
     if group == "quality":
         first = next((s for s in r["screenings"] if not s["passed"]), None)
         question = _q(r) if r.get("item") else "(candidate)"
-        reason = r["detail"] if r["reason"] == "ungradable" else (first or {}).get("feedback", r["detail"])
+        said = first.get("feedback", r["detail"]) if first else r["detail"]
+        reason = r["detail"] if r["reason"] == "ungradable" else said
         return f"- round {r['round']}: {question} ({r['reason']}: {reason[:300]})"
     return f"- round {r['round']}: {r['reason']}: {r['detail'][:200]}"
 
@@ -100,7 +101,8 @@ def _other_passage_line(r: RoundRecord, group: str) -> str:
         return f"{head}: weak {_fmt(r['weak_mean'])}, strong {_fmt(r['strong_mean'])}"
     if group == "quality":
         first = next((s for s in r["screenings"] if not s["passed"]), None)
-        checks = (first or {}).get("feedback", "").partition(":")[0] if r["reason"] == "quality" else ""
+        said = first.get("feedback", "") if first else ""
+        checks = said.partition(":")[0] if r["reason"] == "quality" else ""
         return f"{head}: {r['reason']}" + (f" ({checks})" if checks else "")
     return f"{head}: {r['reason']}"
 
@@ -157,7 +159,7 @@ def coded_feedback(
     return history, with_advice
 
 
-async def feedback(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+async def feedback(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     ctx = context(runtime)
     rounds = state.get("rounds", [])
     counted = bool(rounds) and rounds[-1]["counted"]

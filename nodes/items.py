@@ -5,8 +5,11 @@ built from the passage in code, and the questions code itself asks about a passa
 from __future__ import annotations
 
 import re
+from typing import Literal
 
-from autodata.core.state import Item
+from typing_extensions import TypedDict
+
+from autodata.core.state import Criterion, Item
 from autodata.local.program_imports import with_imports
 from autodata.local.sandbox import run_program
 from autodata.prompts.loader import load_prompt
@@ -38,6 +41,14 @@ FORMULA_TYPE = "derivation"
 CONSEQUENCE_TYPE = "consequence"
 """The question type of a withheld consequence in words (consequence_question)."""
 
+
+class _Kind(TypedDict, total=False, closed=True):
+    """An item's ``kind`` when the model's reply has one (a case); a CoT item has none. Closed (no other
+    keys), so that it can open the :class:`Item` it is unpacked into."""
+
+    kind: Literal["case"]
+
+
 ItemOut = (
     VerifiableItemOut
     | RubricItemOut
@@ -49,14 +60,14 @@ ItemOut = (
 )
 
 
-def _criteria(parsed: ItemOut) -> list:
+def _criteria(parsed: ItemOut) -> list[Criterion]:
     return [
         {"id": i + 1, "description": c.description.strip(), "points": int(c.points)}
         for i, c in enumerate(getattr(parsed, "rubric", []) or [])
     ]
 
 
-def withheld_rubric(result: str) -> list:
+def withheld_rubric(result: str) -> list[Criterion]:
     """The rubric of a withheld-result item: one criterion, written by code from the source's result (a small
     model's criteria restate the facts the context gives, which any answer can repeat)."""
     description = load_prompt("withheld_criterion").render_text(result=result.strip().rstrip("."))
@@ -171,7 +182,7 @@ def to_item(
         return _trace_item(parsed, window)
     context = parsed.context.strip()
     if isinstance(parsed, CaseItemOut):
-        item_kind: dict = {"kind": "case"}
+        item_kind: _Kind = {"kind": "case"}
         evidence = passage_sentences(window) if window is not None else []
         context = " ".join([*evidence, context]).strip()
     else:
@@ -189,8 +200,9 @@ def to_item(
         answer=answer_core(parsed.answer) if item_kind else parsed.answer.strip(),
         rubric=_criteria(parsed),
     )
-    if getattr(parsed, "solution", ""):
-        item["solution"] = parsed.solution.strip()
+    solution: str = getattr(parsed, "solution", "")
+    if solution:
+        item["solution"] = solution.strip()
         repaired = repair(item["solution"], item["answer"])
         if repaired is not None:  # the answer becomes what the item's own last step computes
             item["solution"], item["answer"], note = repaired

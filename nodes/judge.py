@@ -14,7 +14,7 @@ from autodata.core.context import RunContext
 from autodata.core.records import CallRecord
 from autodata.core.state import Item, Sample, SelfInstructState
 from autodata.llm.calls import call_structured
-from autodata.nodes.common import call_metadata, context, emit, registry
+from autodata.nodes.common import call_metadata, context, current_item, emit, registry, samples_update
 from autodata.prompts.loader import fence, load_prompt
 from autodata.rules.equivalence import code_verdict
 from autodata.rules.grading import format_rubric, rubric_score, rubric_validator
@@ -34,7 +34,11 @@ def unanswered(sample: Sample) -> str | None:
 
 
 async def grade_rubric(
-    sample: Sample, item: Item, state, runtime, graded: str | None = None
+    sample: Sample,
+    item: Item,
+    state: SelfInstructState,
+    runtime: Runtime[RunContext],
+    graded: str | None = None,
 ) -> tuple[Sample, list[CallRecord]]:
     """One judge call: the sample's answer graded on the item's rubric (``graded`` names what is graded in
     the call's metadata; default: the current solver phase)."""
@@ -77,7 +81,9 @@ def wrong_answer_note(final: str, reference: str) -> str:
     return f"answered {final[:120]!r}, expected {reference[:120]!r}"
 
 
-async def _grade_verifiable(sample: Sample, item: Item, state, runtime) -> tuple[Sample, list[CallRecord]]:
+async def _grade_verifiable(
+    sample: Sample, item: Item, state: SelfInstructState, runtime: Runtime[RunContext]
+) -> tuple[Sample, list[CallRecord]]:
     final = sample["final_answer"] or ""
     same = code_verdict(item["answer"], final, item["question"])
     if same is not None:
@@ -111,9 +117,9 @@ def graded_on_rubric(mode: str, item: Item) -> bool:
     return mode == "rubric" and item.get("kind") != "withheld"
 
 
-async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     phase = state["phase"]
-    item = state["current"]
+    item = current_item(state)
     grade = grade_rubric if graded_on_rubric(context(runtime).mode, item) else _grade_verifiable
 
     async def one(sample: Sample) -> tuple[Sample, list[CallRecord]]:
@@ -133,4 +139,4 @@ async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
         phase=phase,
         scores=[s["score"] for s in graded],
     )
-    return {phase: graded, "calls": [r for _, records in results for r in records]}
+    return {**samples_update(phase, graded), "calls": [r for _, records in results for r in records]}

@@ -10,15 +10,15 @@ from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
 from autodata.core.state import JudgeCheck, SelfInstructState
-from autodata.nodes.common import emit
+from autodata.nodes.common import current_item, emit
 from autodata.nodes.judge import grade_rubric
 from autodata.nodes.solvers import unscored
 from autodata.prompts.loader import load_prompt
 from autodata.rules.gradability import gradable
 
 
-async def judge_check(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
-    item = state["current"]
+async def judge_check(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
+    item = current_item(state)
     null_text = load_prompt("null_answer").render_text(question=item["question"])
     answers = {"reference": item["answer"], "null": null_text}
     results = await asyncio.gather(

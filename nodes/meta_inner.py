@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any
+from typing import Any, TypeAlias
 
-from langgraph.graph.state import CompiledStateGraph as CompiledGraph
+from langgraph.graph.state import CompiledStateGraph
 
 from autodata.core.context import RunContext
 from autodata.core.meta_state import Cost, add_costs
 from autodata.core.numbers import number
 from autodata.core.records import CallRecord
+from autodata.core.state import SelfInstructInput, SelfInstructState
 from autodata.data.documents import Document
+
+InnerGraph: TypeAlias = CompiledStateGraph[
+    SelfInstructState, RunContext, SelfInstructInput, SelfInstructState
+]
+"""The compiled inner graph (graphs/self_instruct.py) a variant runs through."""
 
 
 def cost_of(calls: list[CallRecord]) -> Cost:
@@ -30,7 +36,7 @@ def cost_of(calls: list[CallRecord]) -> Cost:
 
 
 async def run_variant(
-    graph: CompiledGraph,
+    graph: InnerGraph,
     documents: list[Document],
     base: RunContext,
     prompts_dir: str,

@@ -16,11 +16,13 @@ import random
 from string import Template
 from typing import Any
 
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from autodata.core.meta_state import (
     Cost,
+    Edit,
     EvalResult,
     EvalTask,
     MetaContext,
@@ -42,7 +44,7 @@ from autodata.nodes.meta_guardrails import (
     required_placeholders,
     text_hash,
 )
-from autodata.nodes.meta_inner import CompiledGraph, cost_of, metrics, run_variant, trajectories
+from autodata.nodes.meta_inner import InnerGraph, cost_of, metrics, run_variant, trajectories
 from autodata.nodes.meta_store import (
     SEED,
     append_iteration,
@@ -76,9 +78,7 @@ def _meta_prompt(name: str) -> tuple[Template, Template]:
     return prompt.system, prompt.user
 
 
-def _messages(name: str, **values: Any):
-    from langchain_core.messages import HumanMessage, SystemMessage
-
+def _messages(name: str, **values: Any) -> list[BaseMessage]:
     system, user = _meta_prompt(name)
     text = {k: str(v) for k, v in values.items()}
     return [SystemMessage(content=system.substitute(text)), HumanMessage(content=user.substitute(text))]
@@ -91,13 +91,18 @@ def _docs(documents: list[Document], paths: list[str]) -> list[Document]:
 
 def _cost_diff(now: Cost | None, before: Cost | None) -> Cost:
     now, before = add_costs(None, now), add_costs(None, before)
-    return Cost(**{k: now[k] - before[k] for k in now})  # type: ignore[typeddict-item]
+    return Cost(
+        calls=now["calls"] - before["calls"],
+        failed=now["failed"] - before["failed"],
+        input_tokens=now["input_tokens"] - before["input_tokens"],
+        output_tokens=now["output_tokens"] - before["output_tokens"],
+    )
 
 
 # --- nodes -------------------------------------------------------------------------------------------
 
 
-def init(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+def init(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     ctx = ctx_of(runtime)
     seed_dir = variant_dir(ctx.out_dir, SEED)
     if not (seed_dir / "challenger.md").is_file():
@@ -128,7 +133,7 @@ def should_continue(state: MetaState, runtime: Runtime[MetaContext]) -> str:
     return "select_parent"
 
 
-def select_parent(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+def select_parent(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     ctx = ctx_of(runtime)
     iteration = state.get("iteration", 0) + 1
     rng = random.Random(f"{ctx.seed}:{iteration}")  # reproducible, and the same again after a resume
@@ -153,7 +158,7 @@ def select_parent(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     }
 
 
-async def rollout(state: MetaState, runtime: Runtime[MetaContext], *, inner: CompiledGraph) -> dict:
+async def rollout(state: MetaState, runtime: Runtime[MetaContext], *, inner: InnerGraph) -> MetaState:
     """The parent variant on a training minibatch, through the ``inner`` graph (graphs/meta_optimize.py
     passes the compiled inner graph: nodes do not import graphs)."""
     ctx = ctx_of(runtime)
@@ -171,7 +176,7 @@ async def rollout(state: MetaState, runtime: Runtime[MetaContext], *, inner: Com
     return {"trajectories": trajectories(results), "rollout": summary, "cost": summary["cost"]}
 
 
-async def analyze(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+async def analyze(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     ctx = ctx_of(runtime)
     rollout_summary = state.get("rollout", {})
     reasons = rollout_summary.get("reasons", {})
@@ -190,7 +195,7 @@ async def analyze(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     return {"analysis": analysis[:4000], "cost": cost_of([record])}
 
 
-async def edit(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+async def edit(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     ctx = ctx_of(runtime)
     current = read_prompts(ctx.out_dir, state["parent"])
     listing = "\n\n".join(
@@ -204,11 +209,20 @@ async def edit(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     parsed, record = await call_structured(
         _registry(ctx), "editor", messages, EditOut, metadata={"variant": state["parent"], "meta": "edit"}
     )
-    edit_out = None if parsed is None else {**parsed.model_dump(), "prompt": parsed.prompt.strip()}
+    edit_out = (
+        None
+        if parsed is None
+        else Edit(
+            prompt=parsed.prompt.strip(),
+            part=parsed.part,
+            new_text=parsed.new_text,
+            rationale=parsed.rationale,
+        )
+    )
     return {"edit": edit_out, "cost": cost_of([record]), "outcome_detail": record["error"] or ""}
 
 
-def guard(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+def guard(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     """Guardrails in code; writes the child's files whatever the outcome."""
     ctx = ctx_of(runtime)
     iteration = state.get("iteration", 0) + 1
@@ -267,7 +281,7 @@ def guard(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
             "detail": detail,
             "diff": diff,
             "analysis": state.get("analysis", ""),
-            "rationale": (edit_out or {}).get("rationale", ""),
+            "rationale": edit_out.get("rationale", "") if edit_out else "",
             "cost": _cost_diff(state.get("cost"), state.get("cost_at_start")),
         },
     )
@@ -284,10 +298,13 @@ def after_guard(state: MetaState) -> list[Send] | str:
     if state.get("outcome") != "pending":
         never_measured = not state["variants"][state["parent"]]["val_pass_rates"]
         return [parent] if never_measured else "record"
-    return [parent, Send("evaluate", EvalTask(iteration=iteration, variant=state["child"], role="child"))]
+    child = state["child"]
+    if child is None:
+        raise ValueError("a pending edit has a child variant (nodes/meta_nodes.py: guard)")
+    return [parent, Send("evaluate", EvalTask(iteration=iteration, variant=child, role="child"))]
 
 
-async def evaluate(task: EvalTask, runtime: Runtime[MetaContext], *, inner: CompiledGraph) -> dict:
+async def evaluate(state: EvalTask, runtime: Runtime[MetaContext], *, inner: InnerGraph) -> MetaState:
     """One variant on all validation documents through the ``inner`` graph (the parent and the child run as
     parallel branches)."""
     ctx = ctx_of(runtime)
@@ -295,15 +312,15 @@ async def evaluate(task: EvalTask, runtime: Runtime[MetaContext], *, inner: Comp
         inner,
         ctx.val,
         ctx.inner_context(),
-        str(variant_dir(ctx.out_dir, task["variant"])),
-        task["variant"],
+        str(variant_dir(ctx.out_dir, state["variant"])),
+        state["variant"],
         ctx.concurrency,
     )
     m = metrics(results)
     result = EvalResult(
-        iteration=task["iteration"],
-        variant=task["variant"],
-        role=task["role"],
+        iteration=state["iteration"],
+        variant=state["variant"],
+        role=state["role"],
         documents=m["documents"],
         accepted=m["accepted"],
         pass_rate=m["pass_rate"],
@@ -315,10 +332,10 @@ async def evaluate(task: EvalTask, runtime: Runtime[MetaContext], *, inner: Comp
     return {"evals": [result], "cost": m["cost"]}
 
 
-def record(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+def record(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     ctx = ctx_of(runtime)
     iteration = state.get("iteration", 0) + 1
-    variants = {k: {**v} for k, v in state["variants"].items()}
+    variants = {k: v.copy() for k, v in state["variants"].items()}
     parent_id, child_id = state["parent"], state.get("child")
     parent = variants[parent_id]
     evals = {e["role"]: e for e in state.get("evals", []) if e["iteration"] == iteration}
@@ -339,7 +356,8 @@ def record(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
         child["status"] = outcome
     elif outcome == "pending":  # pragma: no cover - evaluation branches always report
         outcome, detail = "invalid", "no evaluation result"
-        variants[child_id]["status"] = outcome
+        if child_id:
+            variants[child_id]["status"] = outcome
     iteration_cost = _cost_diff(state.get("cost"), state.get("cost_at_start"))
     if child_id:
         child = variants[child_id]
@@ -381,13 +399,14 @@ def record(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
     return {"variants": variants, "iteration": iteration, "outcome": outcome, "log": [row]}
 
 
-def report(state: MetaState, runtime: Runtime[MetaContext]) -> dict:
+def report(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     ctx = ctx_of(runtime)
     variants = state.get("variants", {})
     best = best_variant(variants) if variants else SEED
     write_best(ctx.out_dir, best)
     rows = read_iterations(ctx.out_dir)
-    best_score = score(variants[best]) if variants.get(best, {}).get("val_pass_rates") else None
+    info = variants.get(best)
+    best_score = score(info) if info and info.get("val_pass_rates") else None
     path = write_report(ctx.out_dir, rows, best, best_score)
     emit(runtime, event="meta_report", path=str(path), best=best)
     return {}

@@ -11,7 +11,7 @@ from autodata.rules.acceptance import resolve_preset
 from autodata.rules.windows import focus_windows
 
 
-def prepare(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+def prepare(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     ctx = context(runtime)
     document = (state.get("document") or "").strip()
     if not document:

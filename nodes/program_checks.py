@@ -4,6 +4,7 @@ the feedback the challenger gets from prompts/. The rules themselves are pure
 
 from __future__ import annotations
 
+from autodata.core.state import Item
 from autodata.prompts.loader import load_prompt
 from autodata.rules.code_passages import calls_any, passage_code_names
 from autodata.rules.format_rules import RuleResult
@@ -14,7 +15,7 @@ def _verdict(name: str, passed: bool, prompt: str, **values: object) -> RuleResu
     return RuleResult(name, passed, "ok" if passed else load_prompt(prompt).render_text(**values))
 
 
-def _ran_and_computed(item: dict) -> tuple[RuleResult, RuleResult]:
+def _ran_and_computed(item: Item) -> tuple[RuleResult, RuleResult]:
     """The program ran and printed its answer; what it printed is not one of its own texts."""
     error = item.get("program_error")
     fixed = not error and prints_fixed_text(item["program"], item["answer"])
@@ -24,7 +25,7 @@ def _ran_and_computed(item: dict) -> tuple[RuleResult, RuleResult]:
     )
 
 
-def program_checks(item: dict) -> list[RuleResult]:
+def program_checks(item: Item) -> list[RuleResult]:
     """A case item's program ran, computed its answer, and used only values its context or question gives
     (autodata/rules/program_values.py)."""
     ran, computed = _ran_and_computed(item)
@@ -35,7 +36,7 @@ def program_checks(item: dict) -> list[RuleResult]:
     return [ran, given, computed]
 
 
-def trace_checks(item: dict, window: str, document: str) -> list[RuleResult]:
+def trace_checks(item: Item, window: str, document: str) -> list[RuleResult]:
     """A trace item's program ran, computed what it printed, and calls what its passage (or document)
     documents (autodata/rules/code_passages.py); its values need no check: the student sees the program."""
     ran, computed = _ran_and_computed(item)
@@ -45,7 +46,7 @@ def trace_checks(item: dict, window: str, document: str) -> list[RuleResult]:
     return [ran, called, computed]
 
 
-def program_verdicts(item: dict, window: str, document: str) -> list[RuleResult]:
+def program_verdicts(item: Item, window: str, document: str) -> list[RuleResult]:
     """The program checks of ``item``: a trace item's, a case item's, or none without a program."""
     if "program" not in item:
         return []

@@ -6,7 +6,7 @@ from typing import Literal
 
 from langgraph.types import Send
 
-from autodata.core.state import ChallengerTask, RoundRecord, SelfInstructState
+from autodata.core.state import ChallengerTask, RoundRecord, Sample, SelfInstructState
 from autodata.nodes.judge import graded_on_rubric
 from autodata.rules.acceptance import settled_rejection, weak_gate
 from autodata.rules.windows import window_for
@@ -63,19 +63,26 @@ def after_judge_check(state: SelfInstructState) -> Literal["weak_solver", "decid
     return "weak_solver" if check and check["passed"] else "decide"
 
 
+def graded_scores(samples: list[Sample]) -> list[float] | None:
+    """The samples' scores, or None when one of them has none."""
+    scores = [s["score"] for s in samples if s["score"] is not None]
+    return scores if len(scores) == len(samples) else None
+
+
 def after_judge(state: SelfInstructState) -> Literal["weak_solver", "strong_solver", "decide"]:
     """The weak gate: the costly strong solver runs only if the weak scores leave acceptance possible. A
     phase with fewer than k answers (nodes/solvers.py: batch_size) gets the rest only while its rejection
     is not settled (autodata/rules/acceptance.py: settled_rejection)."""
     phase = state.get("phase")
-    samples = state.get("strong" if phase == "strong" else "weak", [])
-    scores = [s["score"] for s in samples]
-    if not scores or any(s is None for s in scores):
+    samples = state.get("strong", []) if phase == "strong" else state.get("weak", [])
+    scores = graded_scores(samples)
+    if not scores:  # no samples, or one not graded (a failed call)
         return "decide"
-    weak = [s["score"] for s in state.get("weak", [])]
+    weak = graded_scores(state.get("weak", []))
     if len(samples) < state.get("k", len(samples)):
         strong = scores if phase == "strong" else []
-        if settled_rejection(state["preset"], weak, strong, state["k"]):
+        # weak scores with one not graded settle nothing (autodata/rules/acceptance.py: settled_rejection)
+        if weak is not None and settled_rejection(state["preset"], weak, strong, state["k"]):
             return "decide"
         return "strong_solver" if phase == "strong" else "weak_solver"
     if phase != "weak":

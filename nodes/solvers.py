@@ -8,9 +8,9 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
-from autodata.core.state import Sample, SelfInstructState
+from autodata.core.state import Phase, Sample, SelfInstructState
 from autodata.llm.calls import call_text_samples
-from autodata.nodes.common import call_metadata, context, emit, registry
+from autodata.nodes.common import call_metadata, context, current_item, emit, registry, samples_update
 from autodata.nodes.judge import graded_on_rubric
 from autodata.prompts.loader import load_prompt
 from autodata.rules.equivalence import extract_final_answer, marked_final_answer
@@ -44,11 +44,11 @@ def batch_size(k: int, drawn: int, right_or_wrong: bool) -> int:
 
 
 async def solve(
-    state: SelfInstructState, runtime: Runtime[RunContext], role: str, phase: str, *, all_k: bool = False
-) -> dict:
+    state: SelfInstructState, runtime: Runtime[RunContext], role: str, phase: Phase, *, all_k: bool = False
+) -> SelfInstructState:
     """The phase's answers so far plus the next batch (unscored; ``all_k``: all k at once); the judge grades
     the new ones."""
-    item = state["current"]
+    item = current_item(state)
     ctx = context(runtime)
     k = state.get("k") or max(1, ctx.samples)  # the unit's k, which routing reads too (nodes/routing.py)
     drawn = list(state.get(phase) or [])
@@ -68,12 +68,12 @@ async def solve(
         total=n,
     )
     calls = list({id(r.record): r.record for r in results}.values())
-    return {phase: drawn + samples, "phase": phase, "calls": calls}
+    return {**samples_update(phase, drawn + samples), "phase": phase, "calls": calls}
 
 
-async def weak_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+async def weak_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     return await solve(state, runtime, "weak_solver", "weak")
 
 
-async def strong_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+async def strong_solver(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     return await solve(state, runtime, "strong_solver", "strong")

@@ -16,7 +16,7 @@ import random
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Annotated, Any, NotRequired
+from typing import Annotated, Any, NotRequired, TypeVar
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
@@ -150,11 +150,11 @@ def stratified_sample(entries: list[TaxItem], size: int, strata: int = 4, seed: 
     if size <= 0 or len(entries) <= size:
         return sorted(entries, key=lambda e: (e["gap"] is None, e["gap"] or 0.0))
     rng = random.Random(seed)
-    scored = sorted((e for e in entries if e["gap"] is not None), key=lambda e: e["gap"])
+    scored = sorted((e for e in entries if e["gap"] is not None), key=lambda e: e["gap"] or 0.0)
     bins: list[list[TaxItem]] = []
     n_bins = max(1, min(strata, len(scored)))
-    for b in range(n_bins):
-        lo, hi = len(scored) * b // n_bins, len(scored) * (b + 1) // n_bins
+    for i in range(n_bins):
+        lo, hi = len(scored) * i // n_bins, len(scored) * (i + 1) // n_bins
         bins.append(scored[lo:hi])
     unscored = [e for e in entries if e["gap"] is None]
     if unscored:
@@ -180,7 +180,10 @@ def normalize_name(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s-]", " ", name.lower()).split())
 
 
-def _chunks(values: list, size: int) -> list[list]:
+T = TypeVar("T")
+
+
+def _chunks(values: list[T], size: int) -> list[list[T]]:
     size = max(1, size)
     return [values[i : i + size] for i in range(0, len(values), size)]
 
@@ -358,7 +361,7 @@ def build_taxonomy(state: TaxonomyState, ctx: TaxonomyContext) -> dict[str, Any]
         }
         for t in types
     ]
-    by_category = Counter()
+    by_category: Counter[str] = Counter()
     for e in entries:
         by_category[category.get(assigned.get(e["id"], ""), UNASSIGNED)] += 1
     failures = state.get("failures") or []

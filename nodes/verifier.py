@@ -4,12 +4,13 @@ the LLM verifier on what survives (with the same source window the challenger sa
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 from langgraph.runtime import Runtime
 
 from autodata.core.context import RunContext
 from autodata.core.records import CallRecord
-from autodata.core.state import Candidate, Check, Screening, SelfInstructState
+from autodata.core.state import Candidate, Check, Item, Screening, SelfInstructState
 from autodata.llm.calls import call_structured
 from autodata.nodes.challenger import case_example
 from autodata.nodes.common import call_metadata, context, emit, registry
@@ -17,7 +18,7 @@ from autodata.nodes.program_checks import program_verdicts
 from autodata.prompts.loader import fence, load_prompt
 from autodata.rules.arithmetic import check_arithmetic, computes_answer
 from autodata.rules.dedup import REPEAT_THRESHOLD, repeat_of
-from autodata.rules.format_rules import check_format
+from autodata.rules.format_rules import RuleResult, check_format
 from autodata.rules.grounding import check_grounding
 from autodata.rules.leakage import check_leakage
 from autodata.rules.schemas import VerifierOut
@@ -26,7 +27,7 @@ from autodata.rules.windows import reflow
 LLM_CHECKS = ("self_contained", "answer_correct")
 
 
-def decided_in_code(item: dict, mode: str) -> dict[str, str]:
+def decided_in_code(item: Item, mode: str) -> dict[str, str]:
     """The verifier questions code has already answered for ``item``, each with why. The small verifier's
     opinion is recorded but does not reject the item; the strong solvers, who must reach the same answer
     on their own, then test it.
@@ -50,12 +51,12 @@ def decided_in_code(item: dict, mode: str) -> dict[str, str]:
     return {}
 
 
-def _checks(results) -> list[Check]:
+def _checks(results: Iterable[RuleResult]) -> list[Check]:
     return [Check(name=r.name, passed=r.passed, detail=r.detail) for r in results]
 
 
 def coded_checks(
-    item: dict, mode: str, window: str, document: str | None = None, example: str | None = None
+    item: Item, mode: str, window: str, document: str | None = None, example: str | None = None
 ) -> tuple[list[Check], str | None]:
     """Format, grounding and leakage rules (all in code) for ``item`` written from ``window`` of
     ``document`` (a case item: after the worked ``example`` it was shown); returns the checks and the first
@@ -93,10 +94,14 @@ def earlier_questions(state: SelfInstructState) -> list[tuple[int, str]]:
     for r in state.get("rounds", []):
         if not r["counted"]:  # a round lost to a failed call may try the same question again
             continue
-        questions = {(s.get("item") or {}).get("question") for s in r.get("screenings", [])}
-        questions.add((r.get("item") or {}).get("question"))
+        questions = {_question(s.get("item")) for s in r.get("screenings", [])}
+        questions.add(_question(r.get("item")))
         seen += [(r["round"], q) for q in questions if q]
     return seen
+
+
+def _question(item: Item | None) -> str | None:
+    return item.get("question") if item else None
 
 
 TRACE_REPEAT_THRESHOLD = 0.9
@@ -105,7 +110,7 @@ measured, a program that printed q.qsize() and one that printed every q.get() we
 near copy of an earlier program is a repeat."""
 
 
-def novelty_checks(item: dict, state: SelfInstructState, ctx: RunContext) -> tuple[list[Check], str | None]:
+def novelty_checks(item: Item, state: SelfInstructState, ctx: RunContext) -> tuple[list[Check], str | None]:
     """Rejects a repeat of one of this unit's earlier questions (reason ``repeat``) and a near-duplicate of an
     item the run already accepted (reason ``duplicate``), before any solver runs."""
     threshold = TRACE_REPEAT_THRESHOLD if item.get("kind") == "trace" else REPEAT_THRESHOLD
@@ -136,20 +141,20 @@ def verifier_checks(out: VerifierOut, decided: dict[str, str] | None = None) -> 
     ]
 
 
-def _rejected(candidate: Candidate, item, checks: list[Check], reason: str, feedback: str) -> Screening:
-    return Screening(
-        index=candidate["index"],
-        item=item,
-        checks=checks,
-        passed=False,
-        reason=reason,
-        feedback=feedback,
-        **_window_of(candidate),
+def _rejected(
+    candidate: Candidate, item: Item | None, checks: list[Check], reason: str, feedback: str
+) -> Screening:
+    screening = Screening(
+        index=candidate["index"], item=item, checks=checks, passed=False, reason=reason, feedback=feedback
     )
+    return _with_window(screening, candidate)
 
 
-def _window_of(candidate: Candidate) -> dict:
-    return {"window": candidate["window"]} if candidate.get("window") else {}
+def _with_window(screening: Screening, candidate: Candidate) -> Screening:
+    """The screening with the span of text its candidate was written about, when it has one."""
+    if candidate.get("window"):
+        screening["window"] = candidate["window"]
+    return screening
 
 
 async def _screen(
@@ -192,18 +197,18 @@ async def _screen(
     passed = all(c["passed"] for c in llm)
     failing = ", ".join(c["name"].split(":", 1)[1] for c in llm if not c["passed"])
     feedback = "" if passed else f"failed {failing}: {out.problem or 'no reason given'}"
-    return Screening(
+    screening = Screening(
         index=candidate["index"],
         item=item,
         checks=checks + llm,
         passed=passed,
         reason="passed" if passed else "quality",
         feedback=feedback,
-        **_window_of(candidate),
-    ), [record]
+    )
+    return _with_window(screening, candidate), [record]
 
 
-async def verifier(state: SelfInstructState, runtime: Runtime[RunContext]) -> dict:
+async def verifier(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:
     mine = sorted(
         (c for c in state.get("candidates", []) if c["attempt"] == state["attempt"]), key=lambda c: c["index"]
     )

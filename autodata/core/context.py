@@ -6,8 +6,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypeIs
 
 Mode = Literal["rubric", "verifiable"]
+MODES: tuple[Mode, ...] = ("rubric", "verifiable")
+
+
+def is_mode(value: object) -> TypeIs[Mode]:
+    return value in MODES
 
 
 @dataclass

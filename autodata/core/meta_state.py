@@ -46,6 +46,15 @@ class VariantInfo(TypedDict):
     val_gaps: list[float]
 
 
+class Edit(TypedDict):
+    """The editor's edit (autodata/rules/schemas.py: EditOut): one part of one optimised prompt, rewritten."""
+
+    prompt: str
+    part: int
+    new_text: str
+    rationale: str
+
+
 class EvalResult(TypedDict):
     """One validation run of one variant (the payload fanned in from a parallel ``evaluate`` branch)."""
 
@@ -85,7 +94,7 @@ class MetaState(TypedDict, total=False):
     trajectories: str
     rollout: dict[str, Any]
     analysis: str
-    edit: dict[str, str] | None
+    edit: Edit | None
     outcome: str
     """``pending`` (evaluate both), ``invalid`` (guardrail or failed edit) or ``duplicate``."""
     outcome_detail: str

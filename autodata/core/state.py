@@ -114,6 +114,8 @@ class RoundRecord(TypedDict):
 
 
 Status = Literal["running", "accepted", "exhausted", "failed"]
+Phase = Literal["weak", "strong"]
+"""The solver phase of a round: its samples are the state's ``weak`` or ``strong``."""
 
 
 class SelfInstructInput(TypedDict):
@@ -144,7 +146,7 @@ class SelfInstructState(TypedDict, total=False):
     judge_check: JudgeCheck | None
     weak: list[Sample]
     strong: list[Sample]
-    phase: Literal["weak", "strong"]
+    phase: Phase
     feedback: str
     rounds: Annotated[list[RoundRecord], operator.add]
     calls: Annotated[list[CallRecord], operator.add]

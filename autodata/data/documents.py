@@ -11,13 +11,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autodata.core.context import MODES, Mode, is_mode
+
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst"}
 PDF_SUFFIXES = {".pdf"}
 HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUFFIXES = TEXT_SUFFIXES | PDF_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 MAX_BYTES = 50_000_000
-MODES = ("rubric", "verifiable")
 SECTION_CHARS = 6000
 """Default section size: the same as ``RunContext.max_source_chars``, so no section is truncated later."""
 SECTION_OVERLAP = 300
@@ -29,7 +30,7 @@ MAX_LINE_SKIPS = 20
 class Document:
     path: str
     text: str
-    mode: str | None = None
+    mode: Mode | None = None
     """Mode requested by the document's front matter (``mode: verifiable``), if any."""
     span: tuple[int, int] | None = None
     """Character offsets ``[start, end)`` of ``text`` in the source's full text: the decoded file (text
@@ -127,7 +128,7 @@ def split_sections(text: str, max_chars: int, overlap: int = 0) -> list[tuple[in
 
 
 def _sections(
-    path: str, text: str, offset: int, mode: str | None, max_chars: int | None, overlap: int
+    path: str, text: str, offset: int, mode: Mode | None, max_chars: int | None, overlap: int
 ) -> list[Document]:
     """``text`` (found at ``offset`` of the source's full text) as one Document or several sections."""
     if not max_chars or len(text) <= max_chars:
@@ -167,7 +168,7 @@ def _text_documents(path: Path, raw: bytes, max_chars: int | None, overlap: int)
     if a == b:
         return Skipped(str(path), "empty document")
     mode = meta.get("mode")
-    if mode is not None and mode not in MODES:
+    if mode is not None and not is_mode(mode):
         return Skipped(str(path), f"front matter mode {mode!r} is not one of {MODES}")
     return _sections(str(path), body[a:b], bom + offset + a, mode, max_chars, overlap)
 
@@ -248,7 +249,8 @@ def _jsonl_documents(
         if a == b:
             bad.append(Skipped(where, "empty document"))
             continue
-        mode = row.get("mode") if row.get("mode") in MODES else None
+        requested = row.get("mode")
+        mode = requested if is_mode(requested) else None
         documents.extend(_sections(where, value[a:b], a, mode, max_chars, overlap))
     if not documents and not bad:
         return [], [Skipped(str(path), "empty document")]

@@ -4,6 +4,7 @@ and solved with the passage's rule, not only with the case's own facts. Pure, no
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from autodata.rules.code_passages import without_comments
@@ -86,7 +87,7 @@ def check_case_uses_passage(solution: str, case: str, question: str, passage: st
     )
 
 
-def worked_solution(item: dict[str, Any]) -> str:
+def worked_solution(item: Mapping[str, Any]) -> str:
     """How a case item reaches its answer: its worked solution, or its answer program without its comments
     (a comment that quotes the passage is no use of it: measured, programs about versions and invented dates
     that quoted a licence's sentence and computed nothing the licence says)."""
@@ -96,7 +97,7 @@ def worked_solution(item: dict[str, Any]) -> str:
     return without_comments(item.get("program") or "")
 
 
-def case_of(item: dict[str, Any]) -> str:
+def case_of(item: Mapping[str, Any]) -> str:
     """What a case item's challenger wrote: its context after the passage sentences code put first."""
     passage = " ".join(item.get("evidence") or [])
     context = item.get("context") or ""

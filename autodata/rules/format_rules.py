@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,7 @@ def answer_core(answer: str) -> str:
     return text[: match.start()].strip() if match and match.start() > 0 else text
 
 
-def check_format(item: dict[str, Any], mode: str) -> list[RuleResult]:
+def check_format(item: Mapping[str, Any], mode: str) -> list[RuleResult]:
     """All rule verdicts for one item; the item passes when every result passes."""
     results: list[RuleResult] = []
     question = (item.get("question") or "").strip()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from autodata.rules.cases import case_of, check_case_uses_passage, check_not_the_example, worked_solution
@@ -183,7 +184,7 @@ _OPEN_REQUEST = re.compile(
 )
 
 
-def check_script(item: dict[str, Any], source: str) -> RuleResult:
+def check_script(item: Mapping[str, Any], source: str) -> RuleResult:
     """Small multilingual models drift into another script mid-answer (seen: Chinese after an English
     sentence); an item in a script its source does not use is rejected."""
     if _CJK.search(source):
@@ -259,7 +260,7 @@ def check_result_copied(answer: str, source: str) -> RuleResult:
 
 
 def check_grounding(
-    item: dict[str, Any], source: str, mode: str, document: str | None = None, example: str | None = None
+    item: Mapping[str, Any], source: str, mode: str, document: str | None = None, example: str | None = None
 ) -> list[RuleResult]:
     """Every grounding rule for ``item`` written from ``source`` (the window the challenger saw) of
     ``document`` (the unit's whole text; the window when not given); a case item is also checked against

@@ -284,7 +284,18 @@ class ConsolidateOut(BaseModel):
     )
 
 
-def assign_schema(type_names: list[str]) -> type[BaseModel]:
+# what the taxonomy's assign step reads (nodes/taxonomy.py); assign_schema's models add the type names as an
+# enum (no docstrings here: a model's docstring would go into its JSON schema as its description)
+class Assignment(BaseModel):
+    item: int
+    type: str
+
+
+class Assignments(BaseModel):
+    assignments: list[Assignment]
+
+
+def assign_schema(type_names: list[str]) -> type[Assignments]:
     """``{"assignments": [{"item": n, "type": name}]}`` with the type names as an enum for constrained
     decoding; parsing stays lenient (plain strings), so an unknown name is counted by the caller."""
     type_field = Annotated[
@@ -292,9 +303,10 @@ def assign_schema(type_names: list[str]) -> type[BaseModel]:
         AfterValidator(lambda s: s.strip()[:120]),
         WithJsonSchema({"type": "string", "enum": list(type_names)}),
     ]
-    assignment = create_model("AssignmentOut", item=(int, ...), type=(type_field, ...))
+    assignment = create_model("AssignmentOut", __base__=Assignment, type=(type_field, ...))
     return create_model(
         "AssignOut",
+        __base__=Assignments,
         assignments=(
             # mypy cannot check a model class built at run time
             Annotated[list[assignment], AfterValidator(lambda v: v[:100])],  # type: ignore[valid-type]
