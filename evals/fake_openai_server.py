@@ -67,7 +67,13 @@ from autodata.evals.fake_replies import (
     role_of,
     tokens,
 )
-from autodata.evals.openai_wire import completion_response, error_response, forced_tool, stream_response
+from autodata.evals.openai_wire import (
+    Completion,
+    completion_response,
+    error_response,
+    forced_tool,
+    stream_response,
+)
 
 FAULTS = ("500", "429", "malformed", "truncated")
 """Injected faults: HTTP 500; HTTP 429 with ``Retry-After``; a reply whose JSON is malformed (for free-text
@@ -262,11 +268,11 @@ class FakeOpenAIServer:
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         }
-        tool = forced_tool(body)
+        completion = Completion(number, model, texts, finish, forced_tool(body), usage)
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return stream_response(number, model, texts, finish, tool, usage, include_usage)
-        return completion_response(number, model, texts, finish, tool, usage)
+            return stream_response(completion, include_usage)
+        return completion_response(completion)
 
 
 def _malform(text: str, structured: bool) -> str:

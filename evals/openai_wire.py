@@ -9,13 +9,28 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import JSONResponse, StreamingResponse
 
 
-def completion_id(number: int) -> str:
-    return f"chatcmpl-fake-{number}"
+@dataclass(frozen=True)
+class Completion:
+    """What the server answers one request with: a text per choice (with ``tool``, each the arguments of a
+    call to it), why they ended, and the usage."""
+
+    number: int
+    """The request's number (in arrival order): the completion's id."""
+    model: str
+    texts: list[str]
+    finish: str
+    tool: str | None
+    usage: dict[str, int]
+
+    @property
+    def id(self) -> str:
+        return f"chatcmpl-fake-{self.number}"
 
 
 def error_response(
@@ -36,15 +51,9 @@ def forced_tool(body: dict[str, Any]) -> str | None:
     return tools[0]["function"]["name"]
 
 
-async def _stream_events(
-    completion_id: str,
-    model: str,
-    texts: list[str],
-    finish: str,
-    tool: str | None,
-    usage: dict[str, int],
-    include_usage: bool,
-) -> AsyncIterator[str]:
+async def _stream_events(completion: Completion, include_usage: bool) -> AsyncIterator[str]:
+    completion_id, model, texts = completion.id, completion.model, completion.texts
+    finish, tool, usage = completion.finish, completion.tool, completion.usage
     created = int(time.time())
 
     def chunk(choices: list[dict[str, Any]], **extra: Any) -> str:
@@ -92,19 +101,18 @@ async def _stream_events(
     yield "data: [DONE]\n\n"
 
 
-def completion_response(
-    number: int, model: str, texts: list[str], finish: str, tool: str | None, usage: dict[str, int]
-) -> JSONResponse:
-    """One choice per text; with ``tool``, each text is the arguments of a call to it."""
+def completion_response(completion: Completion) -> JSONResponse:
+    """One choice per text."""
+    tool, finish = completion.tool, completion.finish
     choices = []
-    for index, text in enumerate(texts):
+    for index, text in enumerate(completion.texts):
         if tool:
             message = {
                 "role": "assistant",
                 "content": None,
                 "tool_calls": [
                     {
-                        "id": f"call_{number}_{index}",
+                        "id": f"call_{completion.number}_{index}",
                         "type": "function",
                         "function": {"name": tool, "arguments": text},
                     }
@@ -116,25 +124,16 @@ def completion_response(
         choices.append({"index": index, "message": message, "finish_reason": reason, "logprobs": None})
     return JSONResponse(
         {
-            "id": completion_id(number),
+            "id": completion.id,
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": model,
+            "model": completion.model,
             "choices": choices,
-            "usage": usage,
+            "usage": completion.usage,
         }
     )
 
 
-def stream_response(
-    number: int,
-    model: str,
-    texts: list[str],
-    finish: str,
-    tool: str | None,
-    usage: dict[str, int],
-    include_usage: bool,
-) -> StreamingResponse:
-    """The completion of :func:`completion_response` as server-sent events, 64 characters a chunk."""
-    events = _stream_events(completion_id(number), model, texts, finish, tool, usage, include_usage)
-    return StreamingResponse(events, media_type="text/event-stream")
+def stream_response(completion: Completion, include_usage: bool) -> StreamingResponse:
+    """The completion as server-sent events, 64 characters a chunk."""
+    return StreamingResponse(_stream_events(completion, include_usage), media_type="text/event-stream")
