@@ -20,7 +20,6 @@ from langgraph.types import Checkpointer
 from autodata.core.meta_state import EvalTask, MetaContext, MetaInput, MetaState
 from autodata.graphs.self_instruct import build_graph as build_inner_graph
 from autodata.nodes.meta_nodes import (
-    after_guard,
     analyze,
     edit,
     evaluate,
@@ -30,8 +29,8 @@ from autodata.nodes.meta_nodes import (
     report,
     rollout,
     select_parent,
-    should_continue,
 )
+from autodata.nodes.meta_routing import after_guard, should_continue
 
 
 def build_builder() -> StateGraph[MetaState, MetaContext, MetaInput, MetaState]:

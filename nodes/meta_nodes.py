@@ -18,10 +18,8 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.runtime import Runtime
-from langgraph.types import Send
 
 from autodata.core.meta_state import (
-    Cost,
     Edit,
     EvalResult,
     EvalTask,
@@ -29,6 +27,7 @@ from autodata.core.meta_state import (
     MetaState,
     VariantInfo,
     add_costs,
+    cost_diff,
 )
 from autodata.data.documents import Document
 from autodata.llm.calls import call_structured, call_text
@@ -89,16 +88,6 @@ def _docs(documents: list[Document], paths: list[str]) -> list[Document]:
     return [by_path[p] for p in paths if p in by_path]
 
 
-def _cost_diff(now: Cost | None, before: Cost | None) -> Cost:
-    now, before = add_costs(None, now), add_costs(None, before)
-    return Cost(
-        calls=now["calls"] - before["calls"],
-        failed=now["failed"] - before["failed"],
-        input_tokens=now["input_tokens"] - before["input_tokens"],
-        output_tokens=now["output_tokens"] - before["output_tokens"],
-    )
-
-
 # --- nodes -------------------------------------------------------------------------------------------
 
 
@@ -122,15 +111,6 @@ def init(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
     )
     write_meta(ctx.out_dir, SEED, {**info, "diff": "", "analysis": "", "cost": add_costs(None, None)})
     return {"variants": {SEED: info}, "iteration": 0, "cost": add_costs(None, None)}
-
-
-def should_continue(state: MetaState, runtime: Runtime[MetaContext]) -> str:
-    ctx = ctx_of(runtime)
-    if state.get("iteration", 0) >= ctx.iterations:
-        return "report"
-    if ctx.budget is not None and state.get("cost", {}).get("calls", 0) >= ctx.budget:
-        return "report"
-    return "select_parent"
 
 
 def select_parent(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
@@ -282,26 +262,12 @@ def guard(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
             "diff": diff,
             "analysis": state.get("analysis", ""),
             "rationale": edit_out.get("rationale", "") if edit_out else "",
-            "cost": _cost_diff(state.get("cost"), state.get("cost_at_start")),
+            "cost": cost_diff(state.get("cost"), state.get("cost_at_start")),
         },
     )
     variants[child] = info
     emit(runtime, event="meta_edit", child=child, prompt=name, outcome=outcome, detail=detail)
     return {"variants": variants, "child": child, "outcome": outcome, "outcome_detail": detail}
-
-
-def after_guard(state: MetaState) -> list[Send] | str:
-    """Evaluate parent and child side by side; with no child to compare, the parent is still measured
-    once if it never was, so the report always has a validation figure for the seed."""
-    iteration = state.get("iteration", 0) + 1
-    parent = Send("evaluate", EvalTask(iteration=iteration, variant=state["parent"], role="parent"))
-    if state.get("outcome") != "pending":
-        never_measured = not state["variants"][state["parent"]]["val_pass_rates"]
-        return [parent] if never_measured else "record"
-    child = state["child"]
-    if child is None:
-        raise ValueError("a pending edit has a child variant (nodes/meta_nodes.py: guard)")
-    return [parent, Send("evaluate", EvalTask(iteration=iteration, variant=child, role="child"))]
 
 
 async def evaluate(state: EvalTask, runtime: Runtime[MetaContext], *, inner: InnerGraph) -> MetaState:
@@ -358,7 +324,7 @@ def record(state: MetaState, runtime: Runtime[MetaContext]) -> MetaState:
         outcome, detail = "invalid", "no evaluation result"
         if child_id:
             variants[child_id]["status"] = outcome
-    iteration_cost = _cost_diff(state.get("cost"), state.get("cost_at_start"))
+    iteration_cost = cost_diff(state.get("cost"), state.get("cost_at_start"))
     if child_id:
         child = variants[child_id]
         meta = read_meta(ctx.out_dir, child_id)

@@ -34,6 +34,17 @@ def add_costs(left: Cost | None, right: Cost | None) -> Cost:
     return out
 
 
+def cost_diff(now: Cost | None, before: Cost | None) -> Cost:
+    """What was spent between two running totals (a missing one counts as nothing spent)."""
+    now, before = add_costs(None, now), add_costs(None, before)
+    return Cost(
+        calls=now["calls"] - before["calls"],
+        failed=now["failed"] - before["failed"],
+        input_tokens=now["input_tokens"] - before["input_tokens"],
+        output_tokens=now["output_tokens"] - before["output_tokens"],
+    )
+
+
 class VariantInfo(TypedDict):
     id: str
     parent: str | None
