@@ -21,7 +21,8 @@ from autodata.rules.withheld import copied_from
 MAX_BACKGROUND = 2
 """Sentences added at most: enough to carry a missing premise, few enough to keep the passage in focus."""
 MIN_SHARED = 2
-"""Word stems a sentence must share with the result (and not with the context) to be background."""
+"""Word stems a sentence must share with the result (and not with the context) to be background; the
+sentence that leads up to the passage in its paragraph needs none (it is the passage's own setting)."""
 _SUFFIXES = ("ing", "es", "ed", "s", "e")
 
 
@@ -44,22 +45,37 @@ def _stems(text: str) -> set[str]:
     return {_stem(t) for t in content_tokens(text) if not t[0].isdigit()}
 
 
+def _lead_in(spans: list[tuple[int, int, int]], start: int) -> int | None:
+    """Start of the sentence right before the passage in the passage's own paragraph (what leads up to it:
+    "The key cost is fragmentation: sequences come and go, leaving gaps." before "Paged attention stores the
+    cache in blocks that need not be contiguous, so a new sequence can use any free blocks"), if any."""
+    before = [(s, paragraph) for s, e, paragraph in spans if e <= start]
+    at = [paragraph for s, e, paragraph in spans if s <= start < e or s >= start]
+    if not before or not at or before[-1][1] != at[0]:
+        return None
+    return before[-1][0]
+
+
 def background(
     document: str, window: tuple[int, int], context: str, question: str, result: str
 ) -> list[Sentence]:
     """Up to MAX_BACKGROUND sentences of ``document`` outside ``window`` (the passage), in document order,
-    each sharing at least MIN_SHARED stems of ``result`` that neither ``context`` nor ``question`` holds: the
+    each sharing at least MIN_SHARED stems of ``result`` that neither ``context`` nor ``question`` holds (or
+    the sentence that leads up to the passage in its paragraph): the
     most shared first, then the nearest to the passage. None restates the result, and none is kept that would
     let the context give the result away (autodata/rules/leakage.py)."""
     wanted = _stems(result) - _stems(context) - _stems(question)
     start, end = window
+    spans = sentence_spans(document)
+    lead = _lead_in(spans, start)
     ranked: list[tuple[int, int, Sentence]] = []
-    for s, e, _ in sentence_spans(document):
+    for s, e, _ in spans:
         if s < end and e > start:
             continue
         text = " ".join(document[s:e].split())
         shared = len(wanted & _stems(text))
-        if shared >= MIN_SHARED and not copied_from(result, text):
+        needed = 0 if s == lead else MIN_SHARED
+        if shared >= needed and not copied_from(result, text):
             ranked.append((-shared, min(abs(s - end), abs(start - e)), Sentence(s, text)))
     chosen: list[Sentence] = []
     for _, _, sentence in sorted(ranked):

@@ -63,7 +63,7 @@ def test_a_sentence_after_the_window_follows_the_context():
 
 
 def test_nothing_related_gives_no_background():
-    document = "Cats sleep a lot. Dogs bark at night. The moon is bright, because the sun lights it."
+    document = "Cats sleep a lot. Dogs bark at night.\n\nThe moon is bright, because the sun lights it."
     window = (document.index("The moon"), len(document))
     assert background(document, window, "The moon is bright.", "What explains it?", "the sun lights it") == []
 
@@ -103,3 +103,24 @@ def test_background_never_leaks_the_result_and_never_repeats_the_window(before, 
     assert all(s.text in before or s.text in after for s in found)
     full = with_background(context, found, window)
     assert not check_leakage(result, full, question).leaked or check_leakage(result, context, question).leaked
+
+
+def test_the_sentence_leading_up_to_the_passage_in_its_paragraph_is_background():
+    document = (
+        "Continuous batching lets sequences come and go. The key cost is memory fragmentation in the cache: "
+        "sequences of different lengths come and go, leaving gaps. Paged attention stores the cache in "
+        "fixed-size blocks that need not be contiguous, so a new sequence can use any free blocks. With "
+        "paging, the server admitted 30% more concurrent sequences.\n\n"
+        "A request names its sequence by number."
+    )
+    start = document.index("Paged attention")
+    window = (start, document.index("\n\n"))
+    context = (
+        "Paged attention stores the cache in fixed-size blocks that need not be contiguous. With paging, the "
+        "server admitted 30% more concurrent sequences."
+    )
+    question = (
+        "What follows directly from the fact that paged attention stores the cache in fixed-size blocks?"
+    )
+    found = background(document, window, context, question, "a new sequence can use any free blocks")
+    assert [s.text[:20] for s in found] == ["The key cost is memo"]  # not the sentences of other paragraphs
