@@ -11,16 +11,8 @@ from autodata.core.state import Candidate, ChallengerTask, SelfInstructState
 from autodata.llm.calls import call_structured
 from autodata.local.sandbox import allowed_modules
 from autodata.nodes.common import context, emit, registry
-from autodata.nodes.items import (
-    CONSEQUENCE_TYPE,
-    REASON_TYPE,
-    ItemOut,
-    answer_by_program,
-    code_question,
-    to_item,
-)
+from autodata.nodes.items import ItemOut, answer_by_program, code_item, to_item
 from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
-from autodata.rules.background import background, with_background
 from autodata.rules.code_passages import passage_code_names, qualified_names
 from autodata.rules.format_rules import (
     CASE_WORDS,
@@ -180,13 +172,8 @@ async def challenger(state: ChallengerTask, runtime: Runtime[RunContext]) -> Sel
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
     # a rule or a definition gets a case item
     result = withheld_result(text)
-    parsed = code_question(text, result) if result else None
-    if parsed:  # no model call: code asks for the withheld reason, consequence or equation
-        item = to_item(parsed, text, result, ctx.mode)
-        if parsed.question_type in (REASON_TYPE, CONSEQUENCE_TYPE):  # a reason is worked out from premises
-            span = (window[0], window[1])
-            found = background(state["document"], span, item["context"], item["question"], item["answer"])
-            item["context"] = with_background(item["context"], found, span)
+    item = code_item(state["document"], (window[0], window[1]), result, ctx.mode) if result else None
+    if item is not None:  # no model call: code asks for the withheld reason, consequence or equation
         source, round_no, index = state["source"], state["round"], state["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
         candidate = Candidate(attempt=state["attempt"], index=state["index"], item=item, error=None)

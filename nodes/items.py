@@ -14,6 +14,7 @@ from autodata.local.program_imports import with_imports
 from autodata.local.sandbox import run_program
 from autodata.prompts.loader import load_prompt
 from autodata.rules.arithmetic import repair
+from autodata.rules.background import background, with_background
 from autodata.rules.code_passages import without_comments
 from autodata.rules.evidence import grounded_context
 from autodata.rules.format_rules import answer_core
@@ -258,3 +259,19 @@ def code_question(passage: str, result: str) -> WithheldItemOut | None:
     if kept and (subject := formula_subject(result, kept)):
         return WithheldItemOut(question=formula_question(subject), question_type=FORMULA_TYPE)
     return None
+
+
+def code_item(document: str, window: tuple[int, int], result: str, mode: str) -> Item | None:
+    """The item code writes itself about ``result`` of the passage ``window`` of ``document``
+    (code_question), or None when a model must write its question. A withheld reason or consequence is worked
+    out from premises: its context also gets the document's sentences it rests on
+    (autodata/rules/background.py)."""
+    passage = document[window[0] : window[1]]
+    parsed = code_question(passage, result)
+    if parsed is None:
+        return None
+    item = to_item(parsed, passage, result, mode)
+    if parsed.question_type in (REASON_TYPE, CONSEQUENCE_TYPE):
+        found = background(document, window, item["context"], item["question"], item["answer"])
+        item["context"] = with_background(item["context"], found, window)
+    return item

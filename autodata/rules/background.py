@@ -49,11 +49,10 @@ def _lead_in(spans: list[tuple[int, int, int]], start: int) -> int | None:
     """Start of the sentence right before the passage in the passage's own paragraph (what leads up to it:
     "The key cost is fragmentation: sequences come and go, leaving gaps." before "Paged attention stores the
     cache in blocks that need not be contiguous, so a new sequence can use any free blocks"), if any."""
-    before = [(s, paragraph) for s, e, paragraph in spans if e <= start]
-    at = [paragraph for s, e, paragraph in spans if s <= start < e or s >= start]
-    if not before or not at or before[-1][1] != at[0]:
+    first = next((i for i, (_, end, _) in enumerate(spans) if end > start), None)
+    if not first or spans[first - 1][2] != spans[first][2]:  # None, or the passage opens the document
         return None
-    return before[-1][0]
+    return spans[first - 1][0]
 
 
 def background(
