@@ -11,7 +11,7 @@ from autodata.core.state import Candidate, ChallengerTask, SelfInstructState
 from autodata.llm.calls import call_structured
 from autodata.local.sandbox import allowed_modules
 from autodata.nodes.common import context, emit, registry
-from autodata.nodes.items import ItemOut, answer_by_program, code_item, to_item
+from autodata.nodes.items import ItemOut, answer_by_program, code_item, time_limit_item, to_item
 from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
 from autodata.rules.code_passages import passage_code_names, qualified_names
 from autodata.rules.format_rules import (
@@ -29,6 +29,7 @@ from autodata.rules.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
+from autodata.rules.time_limits import find_time_limit
 from autodata.rules.windows import reflow, turn_of
 from autodata.rules.withheld import (
     withheld_result,
@@ -170,10 +171,13 @@ async def challenger(state: ChallengerTask, runtime: Runtime[RunContext]) -> Sel
     window = state.get("window") or [0, len(state["document"])]
     text = state["document"][window[0] : window[1]]
     # a passage that works something out gets a withheld-result item (its answer is the source's own words);
-    # a rule or a definition gets a case item
+    # a rule with a time limit gets a date to count it from; another rule or a definition gets a case item
     result = withheld_result(text)
     item = code_item(state["document"], (window[0], window[1]), result, ctx.mode) if result else None
-    if item is not None:  # no model call: code asks for the withheld reason, consequence or equation
+    if item is None and result is None and (limit := find_time_limit(text)):
+        seed = f"{state['source']}:{state['round']}:{state['index']}:{limit.sentence}"
+        item = time_limit_item(text, limit, seed, ctx.mode)
+    if item is not None:  # no model call: code asks for the withheld result, or for the limit's last day
         source, round_no, index = state["source"], state["round"], state["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
         candidate = Candidate(attempt=state["attempt"], index=state["index"], item=item, error=None)

@@ -16,6 +16,7 @@ from autodata.prompts.loader import load_prompt
 from autodata.rules.arithmetic import repair
 from autodata.rules.background import background, with_background
 from autodata.rules.code_passages import without_comments
+from autodata.rules.dates import format_date
 from autodata.rules.evidence import grounded_context
 from autodata.rules.format_rules import answer_core
 from autodata.rules.schemas import (
@@ -27,6 +28,7 @@ from autodata.rules.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
+from autodata.rules.time_limits import TimeLimit, case_start, limit_end
 from autodata.rules.windows import passage_sentences
 from autodata.rules.withheld import (
     consequence_premise,
@@ -41,6 +43,8 @@ FORMULA_TYPE = "derivation"
 """The question type of a withheld equation for a named quantity (its question is code's too)."""
 CONSEQUENCE_TYPE = "consequence"
 """The question type of a withheld consequence in words (consequence_question)."""
+TIME_LIMIT_TYPE = "time limit"
+"""The question type of a time limit counted on a case date (time_limit_item)."""
 
 
 class _Kind(TypedDict, total=False, closed=True):
@@ -275,3 +279,27 @@ def code_item(document: str, window: tuple[int, int], result: str, mode: str) ->
         found = background(document, window, item["context"], item["question"], item["answer"])
         item["context"] = with_background(item["context"], found, window)
     return item
+
+
+def time_limit_item(passage: str, limit: TimeLimit, seed: str, mode: str) -> Item:
+    """The item code writes for a time limit of ``passage`` (autodata/rules/time_limits.py): the event it
+    counts from falls on a date fixed by ``seed`` (prompts/time_limit_question.md), the answer is the limit's
+    last day, counted in code. The passage is the whole context: the solver finds the limit that applies."""
+    evidence = passage_sentences(passage)
+    start = case_start(seed, limit.amount, limit.unit)
+    answer = format_date(limit_end(start, limit.amount, limit.unit))
+    question = load_prompt("time_limit_question").render_text(trigger=limit.trigger, start=format_date(start))
+    rubric: list[Criterion] = []
+    if mode == "rubric":
+        description = load_prompt("time_limit_criterion").render_text(answer=answer)
+        rubric = [{"id": 1, "description": description, "points": 3}]
+    return Item(
+        kind="computed",
+        evidence=evidence,
+        question_type=TIME_LIMIT_TYPE,
+        skills=[],
+        context=" ".join(evidence),
+        question=question,
+        answer=answer,
+        rubric=rubric,
+    )

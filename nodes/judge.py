@@ -113,8 +113,9 @@ async def _grade_verifiable(
 def graded_on_rubric(mode: str, item: Item) -> bool:
     """Rubric runs grade on the item's rubric, except a withheld-result item: its reference is the source's
     own result, and a small judge let rambling answers "meet" a one-criterion rubric naming it where it
-    told them apart when asked whether they are equivalent to it (docs/RESULTS.md)."""
-    return mode == "rubric" and item.get("kind") != "withheld"
+    told them apart when asked whether they are equivalent to it (docs/RESULTS.md). A case code wrote and
+    answered (a date) is graded against its answer too, in code where it can be."""
+    return mode == "rubric" and item.get("kind") not in ("withheld", "computed")
 
 
 async def judge(state: SelfInstructState, runtime: Runtime[RunContext]) -> SelfInstructState:

@@ -33,6 +33,7 @@ def decided_in_code(item: Item, mode: str) -> dict[str, str]:
     on their own, then test it.
     - A withheld-result item's answer is the passage's own words (autodata/rules/grounding.py:
       check_result_copied).
+    - A case code wrote itself (a time limit counted on a date): its answer was computed in code.
     - A case item whose answer its program computed (autodata/local/sandbox.py): the arithmetic is the
       interpreter's.
     - A verifiable case item whose answer is the result of its solution's arithmetic, every step of it
@@ -40,6 +41,8 @@ def decided_in_code(item: Item, mode: str) -> dict[str, str]:
       called "15 * 82 = 1230" and the mean of 10, 20 and 30 being 20 wrong (docs/RESULTS.md)."""
     if item.get("kind") == "withheld":
         return {"answer_correct": "the answer is the source's own"}
+    if item.get("kind") == "computed":
+        return {"answer_correct": "the answer was computed in code"}
     if item.get("program") and not item.get("program_error"):
         return {"answer_correct": "the answer is what the item's program printed"}
     if (

@@ -17,10 +17,11 @@ class Criterion(TypedDict):
 
 
 class Item(TypedDict):
-    kind: NotRequired[Literal["case", "withheld", "trace"]]
+    kind: NotRequired[Literal["case", "withheld", "trace", "computed"]]
     """How the agentic challenger built it: a new case about its passage, the passage with its own result
-    withheld (autodata/rules/withheld.py), or a program that calls the code its passage documents, whose
-    output is asked for (autodata/rules/code_passages.py); absent for the CoT baseline's items."""
+    withheld (autodata/rules/withheld.py), a program that calls the code its passage documents, whose
+    output is asked for (autodata/rules/code_passages.py), or a case code wrote and answered itself (a time
+    limit counted on a date, autodata/rules/time_limits.py); absent for the CoT baseline's items."""
     evidence: NotRequired[list[str]]
     """Sentences of the source the item rests on (checked in code to be in the challenger's window)."""
     question_type: str

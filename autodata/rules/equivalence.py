@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from autodata.core.numbers import CARDINALS
+from autodata.rules.dates import date_verdict
 
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
@@ -327,7 +328,11 @@ def code_verdict(reference: str, candidate: str, question: str) -> bool | None:
     """What code decides of ``candidate`` against ``reference`` before any judge LLM is asked: equivalent,
     different (also when it misses every key word of a reference in words), or None to ask the judge. The
     generator's judge and the training reward both go through it, so an answer earns reward exactly when the
-    generator would have counted it right."""
+    generator would have counted it right. A reference that is a date alone is decided by the day named
+    (autodata/rules/dates.py: date_verdict)."""
+    dated = date_verdict(reference, candidate)
+    if dated is not None:
+        return dated
     same = answers_equivalent(reference, candidate)
     if same is None and (
         misses_every_key_word(reference, candidate, question)

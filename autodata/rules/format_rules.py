@@ -114,8 +114,8 @@ def check_format(item: Mapping[str, Any], mode: str) -> list[RuleResult]:
         )
     else:
         rubric = item.get("rubric") or []
-        # a withheld-result item is graded on the one criterion code writes from its result
-        least = 1 if item.get("kind") == "withheld" else RUBRIC_MIN
+        # a withheld-result item, or a case code wrote, is graded on the one criterion code writes
+        least = 1 if item.get("kind") in ("withheld", "computed") else RUBRIC_MIN
         add(
             "rubric_size",
             least <= len(rubric) <= RUBRIC_MAX,

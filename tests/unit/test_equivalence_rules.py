@@ -5,6 +5,7 @@ or negated answers, numbers compared as whole numbers, math through math-verify;
 from __future__ import annotations
 
 import string
+from datetime import date
 
 import pytest
 from fakes import FakeRegistry
@@ -305,3 +306,30 @@ def test_the_numbers_rule_is_different_only_for_an_answer_that_leaves_numbers_ou
     every = " ".join([*filler, noun, " and ".join(map(str, shuffled))])
     assert not states_part_of_the_numbers(reference, every, question)
     assert not states_part_of_the_numbers(reference, f"{answer} or {10**4}", question)  # a number not wanted
+
+
+def test_a_date_answer_is_decided_by_the_day_it_names_however_written():
+    from autodata.rules.equivalence import code_verdict
+
+    question = "What is the last day of the time limit?"
+    for candidate in ("April 7, 2025", "The last day is 7 April 2025.", "2025-04-07", "7th of April"):
+        assert code_verdict("7 April 2025", candidate, question) is True, candidate
+    for candidate in ("8 April 2025", "April 7, 2024", "14 days after the tenancy ends", "March 24 + 14"):
+        assert code_verdict("7 April 2025", candidate, question) is False, candidate
+    # the last day named is the answer: a solution that restates the start first is still right
+    assert code_verdict("7 April 2025", "From 24 March 2025, 14 days later is 7 April 2025", question)
+    # a numeric date form whose order is not known goes to the judge
+    assert code_verdict("7 April 2025", "07/04/2025", question) is None
+    # a reference that is not a date alone is not decided by dates
+    assert (
+        code_verdict("on 7 April 2025, because the notice ends then", "7 April 2025", question) is not False
+    )
+
+
+@given(st.dates(min_value=date(1000, 1, 1)), st.dates(min_value=date(1000, 1, 1)))
+def test_two_written_dates_are_the_same_answer_exactly_when_they_are_the_same_day(first, second):
+    from autodata.rules.dates import MONTHS, format_date
+    from autodata.rules.equivalence import code_verdict
+
+    written = f"{MONTHS[second.month - 1]} {second.day}, {second.year}"
+    assert code_verdict(format_date(first), written, "On which day?") is (first == second)

@@ -4,6 +4,8 @@ untrusted text that addresses the models."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fakes import FakeRegistry
 from langchain_core.messages import AIMessage
 from scripts import EVIDENCE, QUESTIONS, RIGHT, WRONG, item, items
@@ -13,6 +15,7 @@ from test_graph import scripts
 from autodata.core.context import RunContext
 from autodata.nodes.feedback import group_attempts
 from autodata.prompts.loader import load_lines
+from autodata.rules.dates import MONTHS, parse_date
 from autodata.rules.dedup import DuplicateIndex
 from autodata.rules.windows import focus_windows
 
@@ -399,3 +402,39 @@ async def test_answers_graded_on_a_rubric_are_all_drawn():
     out = await run(registry, samples=4, max_rounds=1)
     assert out["rounds"][0]["reason"] == "strong_failed"
     assert len(registry.prompts("strong_solver")) == 4
+
+
+def _counts_30_days(messages):
+    """A strong solver that counts right, and writes the day its own way."""
+    start = parse_date(str(messages[-1].content), year=2000)[-1]
+    end = start + timedelta(days=30)
+    return f"It ends 30 days later.\nFinal answer: {MONTHS[end.month - 1]} {end.day}, {end.year}"
+
+
+RETURNS = (
+    "Clause 7. A buyer who is not satisfied may send the goods back within 30 days after delivery, at the "
+    "seller's cost. The seller must refund the price within 14 days of receiving the goods back."
+)
+
+
+async def test_a_time_limit_is_counted_on_a_case_date_in_code_and_graded_by_the_day_named():
+    # measured: the 1.5B challenger wrote "The tenancy ends on 5 May" and then asked "How long must the
+    # landlord return the deposit within?" ("14 days"), which the 135M answered too
+    registry = FakeRegistry(
+        scripts(
+            challenger=[],
+            weak_solver=["Final answer: 30 days"],
+            strong_solver=[_counts_30_days],
+            judge=[],
+        )
+    )
+    out = await run(registry, document=RETURNS, mode="rubric", samples=2)
+    first = out["rounds"][0]
+    screened = first["screenings"][0]["item"]
+    assert screened["kind"] == "computed" and screened["question_type"] == "time limit"
+    assert '"delivery"' in screened["question"] and screened["context"].startswith("Clause 7.")
+    start, end = (parse_date(t, year=2000)[0] for t in (screened["question"], screened["answer"]))
+    assert (end - start).days == 30 and end.month != start.month
+    assert registry.prompts("challenger") == [] and registry.prompts("judge") == []  # code wrote and graded
+    assert [s["graded_by"] for s in first["weak"]] == ["code", "code"]
+    assert first["reason"] == "accepted" and first["strong_scores"] == [1.0, 1.0]
