@@ -17,8 +17,10 @@ from autodata.rules.arithmetic import repair
 from autodata.rules.background import background, with_background
 from autodata.rules.code_passages import without_comments
 from autodata.rules.dates import format_date
+from autodata.rules.doc_examples import DocExample, calls_program, fit_result, lead_up, varied_calls
 from autodata.rules.evidence import grounded_context
 from autodata.rules.format_rules import answer_core
+from autodata.rules.leakage import check_leakage
 from autodata.rules.schemas import (
     CaseItemOut,
     CaseRubricItemOut,
@@ -43,6 +45,8 @@ FORMULA_TYPE = "derivation"
 """The question type of a withheld equation for a named quantity (its question is code's too)."""
 CONSEQUENCE_TYPE = "consequence"
 """The question type of a withheld consequence in words (consequence_question)."""
+CALL_TYPE = "function application"
+"""The question type of a documented call with other data (doc_example_item)."""
 TIME_LIMIT_TYPE = "time limit"
 """The question type of a time limit counted on a case date (time_limit_item)."""
 
@@ -303,3 +307,41 @@ def time_limit_item(passage: str, limit: TimeLimit, seed: str, mode: str) -> Ite
         answer=answer,
         rubric=rubric,
     )
+
+
+async def doc_example_item(
+    document: str, example: DocExample, seed: str, mode: str
+) -> tuple[Item, tuple[int, int]] | None:
+    """The item code writes for a worked example of ``document`` (autodata/rules/doc_examples.py): the
+    documentation up to the example and the example are the context, the question asks what the same call
+    on other data returns (prompts/call_question.md), and the sandbox computes the answer. Returns the item
+    and the span of ``document`` it rests on; None when no varied call gives a short answer the context
+    does not already hold."""
+    shown = load_prompt("call_example").render_text(call=example.call, result=example.result)
+    context, sentences, span = lead_up(document, example, shown)
+    calls = varied_calls(example.call, seed)
+    if not sentences or not calls:
+        return None
+    run = await run_program(with_imports(calls_program(calls)))
+    for call, value in zip(calls, run.printed if run.lines == len(calls) else (), strict=False):
+        if not fit_result(value, example.result):
+            continue
+        question = load_prompt("call_question").render_text(call=call)
+        if check_leakage(value, context, question).leaked:
+            continue
+        rubric: list[Criterion] = []
+        if mode == "rubric":
+            description = load_prompt("call_criterion").render_text(answer=value)
+            rubric = [{"id": 1, "description": description, "points": 3}]
+        item = Item(
+            kind="computed",
+            evidence=sentences,
+            question_type=CALL_TYPE,
+            skills=[],
+            context=context,
+            question=question,
+            answer=value,
+            rubric=rubric,
+        )
+        return item, span
+    return None

@@ -147,6 +147,8 @@ class ProgramRun:
     """Why there is no output, in one line a model can act on."""
     lines: int = 0
     """How many non-empty lines it printed."""
+    printed: tuple[str, ...] = ()
+    """Every non-empty line it printed, stripped, in order."""
 
 
 def screen_program(source: str) -> None:
@@ -248,4 +250,5 @@ async def run_program(source: str, timeout: float = TIMEOUT_S) -> ProgramRun:
     line = _last_line(out)
     if line is None:
         return ProgramRun(None, "the program printed nothing: its last line must print the answer")
-    return ProgramRun(line, None, sum(1 for printed in out.splitlines() if printed.strip()))
+    printed = tuple(text.strip() for text in out.splitlines() if text.strip())
+    return ProgramRun(line, None, len(printed), printed)

@@ -34,7 +34,7 @@ _MULTI_PART = re.compile(
     r"\b(first|second)ly?,.*\b(then|second)ly?\b)",
     re.IGNORECASE,
 )
-_PRECISE_REAL = re.compile(r"\d+\.\d{4,}")
+PRECISE_REAL = re.compile(r"\d+\.\d{4,}")
 _SENTENCE_END = re.compile(r"[.!?](\s+|$)")
 _CLOSING = ".!?)]\"'$"
 
@@ -109,7 +109,7 @@ def check_format(item: Mapping[str, Any], mode: str) -> list[RuleResult]:
     if mode == "verifiable":
         add(
             "answer_not_precision_sensitive",
-            not _PRECISE_REAL.search(answer),
+            not PRECISE_REAL.search(answer),
             "avoid precision-sensitive reals; give an exact expression",
         )
     else:

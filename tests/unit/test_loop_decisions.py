@@ -4,6 +4,7 @@ untrusted text that addresses the models."""
 
 from __future__ import annotations
 
+import statistics
 from datetime import timedelta
 
 from fakes import FakeRegistry
@@ -438,3 +439,40 @@ async def test_a_time_limit_is_counted_on_a_case_date_in_code_and_graded_by_the_
     assert registry.prompts("challenger") == [] and registry.prompts("judge") == []  # code wrote and graded
     assert [s["graded_by"] for s in first["weak"]] == ["code", "code"]
     assert first["reason"] == "accepted" and first["strong_scores"] == [1.0, 1.0]
+
+
+MEANS = """# Means
+
+Return the harmonic mean of data. The harmonic mean is the reciprocal of the arithmetic mean of the
+reciprocals of the data, for example of speeds.
+
+    >>> harmonic_mean([40, 60])
+    48.0
+
+If ``data`` is empty, ``harmonic_mean`` will raise ``StatisticsError``.
+"""
+
+
+async def test_a_documented_call_is_asked_again_on_other_data_and_the_sandbox_answers_it():
+    # measured: the 1.5B's own programs on documented code failed or were refused in 17 of 36 rounds
+    registry = FakeRegistry(
+        scripts(
+            challenger=[], weak_solver=["Final answer: 48.0"], strong_solver=[_computes_the_call], judge=[]
+        )
+    )
+    out = await run(registry, document=MEANS, mode="verifiable", samples=2)
+    first = out["rounds"][0]
+    screened = first["screenings"][0]["item"]
+    assert screened["kind"] == "computed" and screened["question_type"] == "function application"
+    assert screened["context"].startswith("Return the harmonic mean of data.")
+    assert screened["context"].endswith("For example, `harmonic_mean([40, 60])` returns 48.0.")
+    call = screened["question"].split("`")[1]
+    assert call.startswith("harmonic_mean([") and call != "harmonic_mean([40, 60])"
+    assert screened["answer"] == repr(eval(call, {"harmonic_mean": statistics.harmonic_mean}))
+    assert registry.prompts("challenger") == []  # code wrote it, the sandbox answered it
+    assert first["reason"] == "accepted" and first["weak_scores"] == [0.0, 0.0]
+
+
+def _computes_the_call(messages):
+    call = str(messages[-1].content).split("`")[-2]
+    return f"Final answer: {eval(call, {'harmonic_mean': statistics.harmonic_mean})!r}"
