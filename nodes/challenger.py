@@ -21,7 +21,7 @@ from autodata.nodes.items import (
 )
 from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
 from autodata.rules.code_passages import passage_code_names, qualified_names
-from autodata.rules.doc_examples import example_for
+from autodata.rules.doc_examples import asked_calls, examples_for
 from autodata.rules.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
@@ -189,11 +189,15 @@ async def challenger(state: ChallengerTask, runtime: Runtime[RunContext]) -> Sel
     names = passage_code_names(text, state["document"])
     # documented code shown with a result: the same call on other data, computed by the sandbox; the item
     # rests on the documentation up to the example, wherever the passage is
-    if item is None and result is None and (example := example_for(state["document"], window_span, names)):
+    asked = asked_calls(state.get("asked", []))
+    for example in (
+        examples_for(state["document"], window_span, names, asked) if item is None and not result else []
+    ):
         built = await doc_example_item(state["document"], example, f"{seed}:{example.call}", ctx.mode)
         if built is not None:
             item, span = built
             window = [span[0], span[1]]
+            break
     if item is not None:  # no model call: code asks for the withheld result, the limit's last day or a value
         source, round_no, index = state["source"], state["round"], state["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)

@@ -8,6 +8,7 @@ from langgraph.types import Send
 
 from autodata.core.state import ChallengerTask, RoundRecord, Sample, SelfInstructState
 from autodata.nodes.judge import graded_on_rubric
+from autodata.nodes.verifier import earlier_questions
 from autodata.rules.acceptance import settled_rejection, weak_gate
 from autodata.rules.windows import window_for
 
@@ -41,6 +42,7 @@ def dispatch_challengers(state: SelfInstructState) -> list[Send]:
                 num_candidates=n,
                 feedback=state.get("feedback", ""),
                 window=window_for(windows, state["round"], i, n),
+                asked=[question for _, question in earlier_questions(state)],
                 defer=defer,
             ),
         )

@@ -116,7 +116,8 @@ near copy of an earlier program is a repeat."""
 def novelty_checks(item: Item, state: SelfInstructState, ctx: RunContext) -> tuple[list[Check], str | None]:
     """Rejects a repeat of one of this unit's earlier questions (reason ``repeat``) and a near-duplicate of an
     item the run already accepted (reason ``duplicate``), before any solver runs."""
-    threshold = TRACE_REPEAT_THRESHOLD if item.get("kind") == "trace" else REPEAT_THRESHOLD
+    # a question code wrote from a template differs from another by its program or call alone
+    threshold = TRACE_REPEAT_THRESHOLD if item.get("kind") in ("trace", "computed") else REPEAT_THRESHOLD
     found = repeat_of(item["question"], earlier_questions(state), threshold)
     if found is not None:
         detail = (

@@ -168,6 +168,8 @@ class ChallengerTask(TypedDict):
     num_candidates: int
     feedback: str
     window: NotRequired[list[int]]
+    asked: NotRequired[list[str]]
+    """The questions the unit's earlier rounds asked (code does not build an item it already asked)."""
     defer: NotRequired[int]
     """How many of the unit's last rounds failed screening: its challenger call waits behind others' on a
     busy endpoint (autodata/llm/limits.py)."""

@@ -112,14 +112,29 @@ def doc_examples(document: str) -> list[DocExample]:
     return found
 
 
-def example_for(document: str, window: tuple[int, int], names: list[str]) -> DocExample | None:
-    """The example a passage gets: the first at or after the passage that calls a name it documents, else
-    the first that does anywhere in the document."""
+def example_key(call: str) -> str:
+    """What a call is without its data (``harmonic_mean([], weights=[])``): two calls with one key ask the
+    same question of other numbers."""
+    return re.sub(r"[\d\s.-]", "", re.sub(r"\[[^\[\]]*\]", "[]", call))
+
+
+def asked_calls(questions: list[str]) -> set[str]:
+    """The keys of the calls earlier questions asked about (a call is written between backticks)."""
+    return {example_key(call) for q in questions for call in re.findall(r"`([^`]+)`", q)}
+
+
+def examples_for(
+    document: str, window: tuple[int, int], names: list[str], asked: set[str] | None = None
+) -> list[DocExample]:
+    """The examples a passage can get, best first: those that call a name it documents and have data to
+    vary, first those at or after the passage, then the others; none whose call was ``asked`` already."""
     wanted = set(names)
-    candidates = [e for e in doc_examples(document) if wanted & set(e.names) and varies(e.call)]
-    later = [e for e in candidates if e.start >= window[0]]
-    chosen = later or candidates
-    return chosen[0] if chosen else None
+    candidates = [
+        e
+        for e in doc_examples(document)
+        if wanted & set(e.names) and varies(e.call) and example_key(e.call) not in (asked or set())
+    ]
+    return [e for e in candidates if e.start >= window[0]] + [e for e in candidates if e.start < window[0]]
 
 
 def _number(element: ast.expr) -> int | float | None:

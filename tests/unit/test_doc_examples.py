@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from autodata.rules.doc_examples import (
     MAX_CONTEXT_WORDS,
     MAX_DATA,
+    asked_calls,
     doc_examples,
-    example_for,
+    example_key,
+    examples_for,
     fit_result,
     lead_up,
     varied_calls,
@@ -52,9 +54,24 @@ def test_one_line_calls_with_a_one_line_result_are_examples():
 
 def test_a_passage_gets_the_example_of_a_name_it_documents_at_or_after_it():
     later = DOC.index("Convert data")
-    assert example_for(DOC, (later, later + 40), ["geometric_mean"]).call.startswith("round(geometric")
-    assert example_for(DOC, (later, later + 40), ["harmonic_mean"]).call == "harmonic_mean([40, 60])"
-    assert example_for(DOC, (0, 40), ["median"]) is None
+    assert examples_for(DOC, (later, later + 40), ["geometric_mean"])[0].call.startswith("round(geometric")
+    assert examples_for(DOC, (later, later + 40), ["harmonic_mean"])[0].call == "harmonic_mean([40, 60])"
+    assert examples_for(DOC, (0, 40), ["median"]) == []
+
+
+def test_an_example_a_unit_already_asked_about_is_not_asked_again_with_other_data():
+    asked = asked_calls(
+        ["... what value does `harmonic_mean([46, 54])` return, written as Python would show it?"]
+    )
+    assert asked == {"harmonic_mean([])"}
+    assert (
+        examples_for(DOC, (0, 40), ["harmonic_mean", "geometric_mean"], asked)[0].names[-1]
+        == "geometric_mean"
+    )
+    assert example_key("harmonic_mean([40, 60], weights=[5, 30])") == "harmonic_mean([],weights=[])"
+    assert example_key("round(geometric_mean([54, 24, 36]), 9)") != example_key(
+        "geometric_mean([54, 24, 36])"
+    )
 
 
 def test_only_the_data_of_a_call_is_varied_and_each_version_parses():

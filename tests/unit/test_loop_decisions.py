@@ -476,3 +476,12 @@ async def test_a_documented_call_is_asked_again_on_other_data_and_the_sandbox_an
 def _computes_the_call(messages):
     call = str(messages[-1].content).split("`")[-2]
     return f"Final answer: {eval(call, {'harmonic_mean': statistics.harmonic_mean})!r}"
+
+
+async def test_a_documented_call_asked_once_is_not_asked_again_on_other_numbers():
+    registry = FakeRegistry(scripts(challenger=[item()], weak_solver=[_computes_the_call]))
+    out = await run(registry, document=MEANS, mode="verifiable", max_rounds=2)
+    first = out["rounds"][0]
+    assert first["reason"] == "too_easy" and "harmonic_mean" in first["item"]["question"]
+    assert out["rounds"][1]["reason"] != "repeat"
+    assert len(registry.prompts("challenger")) == 1  # round 2 had no unasked example left: the model wrote it
