@@ -11,17 +11,9 @@ from autodata.core.state import Candidate, ChallengerTask, SelfInstructState
 from autodata.llm.calls import call_structured
 from autodata.local.sandbox import allowed_modules
 from autodata.nodes.common import context, emit, registry
-from autodata.nodes.items import (
-    ItemOut,
-    answer_by_program,
-    code_item,
-    doc_example_item,
-    time_limit_item,
-    to_item,
-)
+from autodata.nodes.items import ItemOut, answer_by_program, code_written_item, to_item
 from autodata.prompts.loader import PromptError, fence, load_examples, load_lines, load_prompt
 from autodata.rules.code_passages import passage_code_names, qualified_names
-from autodata.rules.doc_examples import asked_calls, examples_for
 from autodata.rules.format_rules import (
     CASE_WORDS,
     MAX_ANSWER_WORDS,
@@ -37,7 +29,6 @@ from autodata.rules.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
-from autodata.rules.time_limits import find_time_limit
 from autodata.rules.windows import reflow, turn_of
 from autodata.rules.withheld import (
     withheld_result,
@@ -178,32 +169,20 @@ async def challenger(state: ChallengerTask, runtime: Runtime[RunContext]) -> Sel
     ctx = context(runtime)
     window = state.get("window") or [0, len(state["document"])]
     text = state["document"][window[0] : window[1]]
-    window_span = (window[0], window[1])
-    # a passage that works something out gets a withheld-result item (its answer is the source's own words);
-    # a rule with a time limit gets a date to count it from; another rule or a definition gets a case item
-    result = withheld_result(text)
-    item = code_item(state["document"], (window[0], window[1]), result, ctx.mode) if result else None
     seed = f"{state['source']}:{state['round']}:{state['index']}"
-    if item is None and result is None and (limit := find_time_limit(text)):
-        item = time_limit_item(text, limit, f"{seed}:{limit.sentence}", ctx.mode)
-    names = passage_code_names(text, state["document"])
-    # documented code shown with a result: the same call on other data, computed by the sandbox; the item
-    # rests on the documentation up to the example, wherever the passage is
-    asked = asked_calls(state.get("asked", []))
-    for example in (
-        examples_for(state["document"], window_span, names, asked) if item is None and not result else []
-    ):
-        built = await doc_example_item(state["document"], example, f"{seed}:{example.call}", ctx.mode)
-        if built is not None:
-            item, span = built
-            window = [span[0], span[1]]
-            break
-    if item is not None:  # no model call: code asks for the withheld result, the limit's last day or a value
+    built = await code_written_item(
+        state["document"], (window[0], window[1]), seed, state.get("asked", []), ctx.mode
+    )
+    if built is not None:  # no model call
+        item, rests_on = built
         source, round_no, index = state["source"], state["round"], state["index"]
         emit(runtime, event="candidate", source=source, round=round_no, index=index, ok=True)
         candidate = Candidate(attempt=state["attempt"], index=state["index"], item=item, error=None)
-        return {"candidates": [{**candidate, "window": window}], "calls": []}
-    names = names if ctx.mode == "verifiable" else []
+        return {"candidates": [{**candidate, "window": list(rests_on)}], "calls": []}
+    # a passage whose result code could not ask for gets a model-written question about it; a rule or a
+    # definition gets a case item
+    result = withheld_result(text)
+    names = passage_code_names(text, state["document"]) if ctx.mode == "verifiable" else []
     # a passage that documents code a program here can run gets a program whose output is asked for
     # (autodata/rules/code_passages.py); other code (a library the sandbox does not allow) gets a case item
     where = qualified_names(names, list(allowed_modules()), state["document"]) if names else []

@@ -15,9 +15,17 @@ from autodata.local.sandbox import run_program
 from autodata.prompts.loader import load_prompt
 from autodata.rules.arithmetic import repair
 from autodata.rules.background import background, with_background
-from autodata.rules.code_passages import without_comments
+from autodata.rules.code_passages import passage_code_names, without_comments
 from autodata.rules.dates import format_date
-from autodata.rules.doc_examples import DocExample, calls_program, fit_result, lead_up, varied_calls
+from autodata.rules.doc_examples import (
+    DocExample,
+    asked_calls,
+    calls_program,
+    examples_for,
+    fit_result,
+    lead_up,
+    varied_calls,
+)
 from autodata.rules.evidence import grounded_context
 from autodata.rules.format_rules import answer_core
 from autodata.rules.leakage import check_leakage
@@ -30,12 +38,13 @@ from autodata.rules.schemas import (
     VerifiableItemOut,
     WithheldItemOut,
 )
-from autodata.rules.time_limits import TimeLimit, case_start, limit_end
+from autodata.rules.time_limits import TimeLimit, case_start, find_time_limit, limit_end
 from autodata.rules.windows import passage_sentences
 from autodata.rules.withheld import (
     consequence_premise,
     formula_subject,
     reason_fact,
+    withheld_result,
     withhold,
 )
 
@@ -344,4 +353,28 @@ async def doc_example_item(
             rubric=rubric,
         )
         return item, span
+    return None
+
+
+async def code_written_item(
+    document: str, window: tuple[int, int], seed: str, asked: list[str], mode: str
+) -> tuple[Item, tuple[int, int]] | None:
+    """The item code writes itself for the passage ``window`` of ``document``, with the span of the document
+    it rests on; None when a model must write one. In order:
+    - a passage that works something out: its withheld reason, consequence or equation (code_item);
+    - a rule with a calendar time limit: the limit's last day for an event on a date fixed by ``seed``;
+    - a passage on documented code whose document shows a call and its result: that call on other data
+      (none the unit already ``asked`` about), resting on the documentation up to the example."""
+    passage = document[window[0] : window[1]]
+    result = withheld_result(passage)
+    if result:
+        item = code_item(document, window, result, mode)
+        return (item, window) if item is not None else None
+    if limit := find_time_limit(passage):
+        return time_limit_item(passage, limit, f"{seed}:{limit.sentence}", mode), window
+    names = passage_code_names(passage, document)
+    for example in examples_for(document, window, names, asked_calls(asked)):
+        built = await doc_example_item(document, example, f"{seed}:{example.call}", mode)
+        if built is not None:
+            return built
     return None
