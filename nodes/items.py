@@ -19,10 +19,10 @@ from autodata.rules.code_passages import passage_code_names, without_comments
 from autodata.rules.dates import format_date
 from autodata.rules.doc_examples import (
     DocExample,
+    answerable,
     asked_calls,
     calls_program,
     examples_for,
-    fit_result,
     lead_up,
     varied_calls,
 )
@@ -332,9 +332,7 @@ async def doc_example_item(
     if not sentences or not calls:
         return None
     run = await run_program(with_imports(calls_program(calls)))
-    for call, value in zip(calls, run.printed if run.lines == len(calls) else (), strict=False):
-        if not fit_result(value, example.result):
-            continue
+    for call, value in answerable(calls, run.printed, example.result):
         question = load_prompt("call_question").render_text(call=call)
         if check_leakage(value, context, question).leaked:
             continue

@@ -242,6 +242,16 @@ def fit_result(printed: str | None, original: str) -> bool:
     )
 
 
+def answerable(calls: list[str], printed: tuple[str, ...], original: str) -> list[tuple[str, str]]:
+    """The varied calls whose printed values are fit answers, with them, the shortest value first: a solver
+    works a short exact value out without rounding on the way (measured: the 1.5B wrote 0.72 once and
+    0.7244 once for one call). Nothing when the program did not print one line a call."""
+    if len(printed) != len(calls):
+        return []
+    fit = [(call, value) for call, value in zip(calls, printed, strict=True) if fit_result(value, original)]
+    return sorted(fit, key=lambda pair: len(pair[1]))
+
+
 def lead_up(document: str, example: DocExample, shown: str) -> tuple[str, list[str], tuple[int, int]]:
     """The documentation that leads up to ``example``: the sentences of prose since the previous example (or
     the last heading), at most MAX_CONTEXT_WORDS of them from the end. Returns the context (those sentences,

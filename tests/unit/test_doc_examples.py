@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from autodata.rules.doc_examples import (
     MAX_CONTEXT_WORDS,
     MAX_DATA,
+    answerable,
     asked_calls,
     doc_examples,
     example_key,
@@ -133,3 +134,10 @@ def test_data_assigned_before_a_call_is_written_into_it():
     calls = [e.call for e in doc_examples(document)]
     assert calls == ["variance([2.75, 1.75, 1.25])", "median(data)", "pvariance([1, 2], mu=1.5)"]
     assert varied_calls(calls[0], seed="s") and varied_calls(calls[1], seed="s") == []
+
+
+def test_the_shortest_fit_value_is_asked_first_and_a_short_run_gives_nothing():
+    calls = ["f([1])", "f([2])", "f([3])", "f([4])"]
+    printed = ("0.725", "!", "0.72", "48.0")
+    assert answerable(calls, printed, original="48.0") == [("f([3])", "0.72"), ("f([1])", "0.725")]
+    assert answerable(calls, printed[:3], original="48.0") == []
