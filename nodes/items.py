@@ -56,6 +56,8 @@ CONSEQUENCE_TYPE = "consequence"
 """The question type of a withheld consequence in words (consequence_question)."""
 CALL_TYPE = "function application"
 """The question type of a documented call with other data (doc_example_item)."""
+EXAMPLES_TRIED = 3
+"""Documented calls tried for one passage (a sandbox run each) before a model writes its item instead."""
 TIME_LIMIT_TYPE = "time limit"
 """The question type of a time limit counted on a case date (time_limit_item)."""
 
@@ -371,7 +373,7 @@ async def code_written_item(
     if limit := find_time_limit(passage):
         return time_limit_item(passage, limit, f"{seed}:{limit.sentence}", mode), window
     names = passage_code_names(passage, document)
-    for example in examples_for(document, window, names, asked_calls(asked)):
+    for example in examples_for(document, window, names, asked_calls(asked))[:EXAMPLES_TRIED]:
         built = await doc_example_item(document, example, f"{seed}:{example.call}", mode)
         if built is not None:
             return built

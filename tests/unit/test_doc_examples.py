@@ -141,3 +141,12 @@ def test_the_shortest_fit_value_is_asked_first_and_a_short_run_gives_nothing():
     printed = ("0.725", "!", "0.72", "48.0")
     assert answerable(calls, printed, original="48.0") == [("f([3])", "0.72"), ("f([1])", "0.725")]
     assert answerable(calls, printed[:3], original="48.0") == []
+
+
+async def test_an_example_the_sandbox_refuses_or_cannot_run_gives_no_item():
+    from autodata.nodes.items import doc_example_item
+
+    for call in ("os.system([1, 2])", "unknown_helper([1, 2])"):
+        document = f"Runs the helper on a list of numbers and returns what it gives.\n\n>>> {call}\n0\n"
+        example = doc_examples(document)[0]
+        assert await doc_example_item(document, example, seed="s", mode="verifiable") is None
