@@ -87,11 +87,16 @@ def _criteria(parsed: ItemOut) -> list[Criterion]:
     ]
 
 
+def code_criterion(prompt: str, **values: str) -> list[Criterion]:
+    """A rubric of one criterion, written by code from ``prompt`` (prompts/<prompt>.md) and the item's own
+    answer: the rubric of every item whose answer code knows."""
+    return [{"id": 1, "description": load_prompt(prompt).render_text(**values), "points": 3}]
+
+
 def withheld_rubric(result: str) -> list[Criterion]:
     """The rubric of a withheld-result item: one criterion, written by code from the source's result (a small
     model's criteria restate the facts the context gives, which any answer can repeat)."""
-    description = load_prompt("withheld_criterion").render_text(result=result.strip().rstrip("."))
-    return [{"id": 1, "description": description, "points": 3}]
+    return code_criterion("withheld_criterion", result=result.strip().rstrip("."))
 
 
 def _withheld_item(parsed: WithheldItemOut, window: str, result: str, mode: str | None) -> Item:
@@ -304,10 +309,6 @@ def time_limit_item(passage: str, limit: TimeLimit, seed: str, mode: str) -> Ite
     start = case_start(seed, limit.amount, limit.unit)
     answer = format_date(limit_end(start, limit.amount, limit.unit))
     question = load_prompt("time_limit_question").render_text(trigger=limit.trigger, start=format_date(start))
-    rubric: list[Criterion] = []
-    if mode == "rubric":
-        description = load_prompt("time_limit_criterion").render_text(answer=answer)
-        rubric = [{"id": 1, "description": description, "points": 3}]
     return Item(
         kind="computed",
         evidence=evidence,
@@ -316,7 +317,7 @@ def time_limit_item(passage: str, limit: TimeLimit, seed: str, mode: str) -> Ite
         context=" ".join(evidence),
         question=question,
         answer=answer,
-        rubric=rubric,
+        rubric=code_criterion("time_limit_criterion", answer=answer) if mode == "rubric" else [],
     )
 
 
@@ -338,10 +339,6 @@ async def doc_example_item(
         question = load_prompt("call_question").render_text(call=call)
         if check_leakage(value, context, question).leaked:
             continue
-        rubric: list[Criterion] = []
-        if mode == "rubric":
-            description = load_prompt("call_criterion").render_text(answer=value)
-            rubric = [{"id": 1, "description": description, "points": 3}]
         item = Item(
             kind="computed",
             evidence=sentences,
@@ -350,7 +347,7 @@ async def doc_example_item(
             context=context,
             question=question,
             answer=value,
-            rubric=rubric,
+            rubric=code_criterion("call_criterion", answer=value) if mode == "rubric" else [],
         )
         return item, span
     return None

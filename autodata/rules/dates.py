@@ -11,6 +11,8 @@ _MONTH = (
     r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+_NO_YEAR = 1
+"""The year a date written without one is read in where only dates with a year count."""
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?:,?\s+(?P<year>\d{4}))?"
 _DATES = (
@@ -57,16 +59,12 @@ def parse_date(text: str, year: int) -> list[date]:
 
 def date_alone(text: str) -> date | None:
     """The date ``text`` is, when it is one date and nothing else ("7 April 2025", "7 April 2025.")."""
-    stated = _stated(text, year=date.today().year)
-    if len(stated) != 1 or not _has_year(text):
+    stated = _stated(text, year=_NO_YEAR)
+    if len(stated) != 1 or stated[0][2].year == _NO_YEAR:
         return None
     start, end, day = stated[0]
     rest = text[:start] + text[end:]
     return None if re.search(r"\w", rest) else day
-
-
-def _has_year(text: str) -> bool:
-    return re.search(r"\b\d{4}\b", text) is not None
 
 
 _NUMERIC_DATE = re.compile(r"\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b")

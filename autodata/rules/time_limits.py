@@ -39,7 +39,6 @@ _EMPTY_WORDS = frozenset(
 )
 _CALENDAR_DAYS = frozenset({"", "calendar"})
 """Kinds of day a calendar counts; business, working, banking and clear days need more than one."""
-UNITS = ("day", "week", "month")
 
 
 @dataclass(frozen=True)
@@ -93,13 +92,18 @@ def find_time_limit(passage: str) -> TimeLimit | None:
     return first if len(same_event) == 1 else None
 
 
+def _days(amount: int, unit: str) -> int:
+    """How many days a limit of ``amount`` days or weeks runs."""
+    return amount * (7 if unit == "week" else 1)
+
+
 def limit_end(start: date, amount: int, unit: str) -> date:
     """The last day of a limit of ``amount`` ``unit``s from an event on ``start`` (the next day is day one; a
     month limit ends on the same day of the month, ``start`` being a day every month has)."""
     if unit == "month":
         month = start.month - 1 + amount
         return date(start.year + month // 12, month % 12 + 1, start.day)
-    return start + timedelta(days=amount * (7 if unit == "week" else 1))
+    return start + timedelta(days=_days(amount, unit))
 
 
 def case_start(seed: str, amount: int, unit: str) -> date:
@@ -112,6 +116,5 @@ def case_start(seed: str, amount: int, unit: str) -> date:
     if unit == "month":
         first, last = 1, 28
     else:
-        span = amount * (7 if unit == "week" else 1)
-        first, last = max(1, month_days - span + 1), month_days
+        first, last = max(1, month_days - _days(amount, unit) + 1), month_days
     return date(year, month, first + (value // 36) % (last - first + 1))
